@@ -1,0 +1,113 @@
+"""Operators and methods of :class:`~gradkit.Tensor`, and NumPy's dispatch to gradkit.
+
+Every method is a gradkit operation from :mod:`gradkit.ops`, so a Tensor method and
+the matching ``gradkit.numpy`` function are one definition. ``__array_ufunc__`` and
+``__array_function__`` route plain NumPy calls on Tensors (``numpy.sin(t)``,
+``numpy.sum(t)``) to the same operations instead of silently dropping the gradient.
+"""
+
+from __future__ import annotations
+
+from . import linalg, ops
+from .errors import GradkitError
+from .tensor import Tensor, raw
+
+
+def _swapped(f):
+    def method(self, other):
+        return f(other, self)
+
+    method.__name__ = f"__r{f.__name__}__"
+    return method
+
+
+def _setitem(self, index, value):
+    raise GradkitError(
+        "Tensor does not support item assignment (it would break the recorded graph); "
+        "build the new array with gradkit.numpy.where, concatenate or pad instead"
+    )
+
+
+def _transpose(self, *axes):
+    if len(axes) == 1 and isinstance(axes[0], tuple | list):
+        axes = axes[0]
+    return ops.transpose(self, axes or None)
+
+
+def _reshape(self, *shape):
+    return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+
+_BINARY = {
+    "add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "truediv": ops.divide,
+    "pow": ops.power, "matmul": ops.matmul,
+}
+for _name, _f in _BINARY.items():
+    setattr(Tensor, f"__{_name}__", _f)
+    setattr(Tensor, f"__r{_name}__", _swapped(_f))
+
+for _name, _f in {
+    "lt": ops.less, "le": ops.less_equal, "gt": ops.greater, "ge": ops.greater_equal,
+    "eq": ops.equal, "ne": ops.not_equal, "neg": ops.negative, "pos": ops.positive,
+    "abs": ops.absolute, "getitem": ops.getitem,
+}.items():
+    setattr(Tensor, f"__{_name}__", _f)
+Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise, identity hashes
+Tensor.__setitem__ = _setitem
+
+for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "clip", "dot",
+              "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
+              "softplus", "squeeze", "ravel", "swapaxes", "astype", "argmax", "argmin",
+              "argsort", "diagonal", "trace", "round", "take", "repeat", "flip"):
+    setattr(Tensor, _name, getattr(ops, _name))
+Tensor.abs = ops.absolute
+Tensor.flatten = ops.ravel
+Tensor.reshape = _reshape
+Tensor.view = _reshape
+Tensor.transpose = _transpose
+Tensor.T = property(lambda self: ops.transpose(self))
+Tensor.mT = property(lambda self: ops.swapaxes(self, -1, -2))
+Tensor.norm = linalg.norm
+
+
+# NumPy ufunc name -> gradkit operation, for numpy.sin(t), ndarray * t and friends.
+_UFUNCS = {
+    "true_divide": ops.divide, "divide": ops.divide, "absolute": ops.absolute,
+    "fabs": ops.absolute,
+}
+for _name in ("add", "subtract", "multiply", "power", "negative", "positive", "sqrt", "cbrt",
+              "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sin", "cos", "tan",
+              "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "arcsinh",
+              "arccosh", "arctanh", "square", "reciprocal", "maximum", "minimum", "hypot",
+              "logaddexp", "matmul", "greater", "greater_equal", "less", "less_equal",
+              "equal", "not_equal", "logical_and", "logical_or", "logical_not", "isnan",
+              "isinf", "isfinite", "sign", "floor", "ceil", "rint", "trunc"):
+    _UFUNCS[_name] = getattr(ops, _name)
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    f = _UFUNCS.get(ufunc.__name__)
+    if method != "__call__" or f is None or kwargs:
+        raise GradkitError(
+            f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no "
+            f"gradkit derivative rule for Tensors (keyword arguments such as out= are not "
+            f"supported); use the functions of gradkit.numpy"
+        )
+    return f(*inputs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    from . import numpy as gnp
+
+    f = gnp.__dict__.get(func.__name__)
+    if f is None or func.__name__.startswith("_"):
+        raise GradkitError(
+            f"numpy.{func.__name__} has no gradkit derivative rule; call it on "
+            f"tensor.numpy() for a constant, or build it from gradkit.numpy operations"
+        )
+    return f(*args, **kwargs)
+
+
+Tensor.__array_ufunc__ = _array_ufunc
+Tensor.__array_function__ = _array_function
+__all__ = ["raw"]

@@ -1,0 +1,1070 @@
+"""Primitive operations: each forward computation beside its vector-Jacobian rule.
+
+Rules are written with the operations of this module, so they can be differentiated
+again (derivatives of any order). A rule receives the cotangent ``g``, the primitive's
+output ``ans`` and the primitive's arguments. ``g`` may carry leading batch axes in
+front of ``ans``'s shape (``g.ndim - ans.ndim`` of them: that is how ``jacobian`` and
+``hessian`` push every basis vector through one pass); each rule keeps them in front
+of the cotangent it returns. Axes that rules reduce over are therefore counted from
+the end (negative), where batch axes cannot shift them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import math
+
+from .backend import sliding_window_view as _np_windows
+from .backend import xp
+from .errors import GradkitError
+from .tensor import defvjp, nondifferentiable, primitive, raw
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _shape(x) -> tuple:
+    try:
+        return x.shape
+    except AttributeError:
+        return xp.shape(x)
+
+
+def _ndim(x) -> int:
+    return len(_shape(x))
+
+
+def _nb(g, ans) -> int:
+    """Number of leading batch axes that cotangent ``g`` carries beyond ``ans``."""
+    return len(_shape(g)) - len(_shape(ans))
+
+
+def _dtype(x):
+    return xp.result_type(raw(x))
+
+
+def _neg_axes(axis, ndim: int) -> tuple:
+    """Axes as a tuple of negative numbers, immune to leading batch axes."""
+    if axis is None:
+        return tuple(range(-ndim, 0))
+    if isinstance(axis, int | xp.integer):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise GradkitError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(a % ndim - ndim)
+    return tuple(out)
+
+
+def _keepdims_shape(shape: tuple, axis) -> tuple:
+    axes = {a % len(shape) for a in _neg_axes(axis, len(shape))} if shape else set()
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def sum_to(ct, nb: int, shape: tuple):
+    """Undo broadcasting: sum ``ct`` (with ``nb`` batch axes in front) down to ``shape``."""
+    cshape = _shape(ct)
+    if cshape == shape:
+        return ct
+    lead = len(cshape) - nb - len(shape)
+    axes = tuple(range(nb, nb + lead)) + tuple(
+        nb + lead + i for i, s in enumerate(shape) if s == 1 and cshape[nb + lead + i] != 1
+    )
+    if axes:
+        ct = sum(ct, axis=axes, keepdims=True)
+    if lead:
+        ct = reshape(ct, cshape[:nb] + shape)
+    return ct
+
+
+def _ub(ct, g, ans, x):
+    """``sum_to`` for the rule of an elementwise op whose argument ``x`` was broadcast."""
+    xs = _shape(x)
+    if _shape(ct) == xs:
+        return ct
+    return sum_to(ct, _nb(g, ans), xs)
+
+
+def _expand(g, ans, xshape: tuple, axis, keepdims: bool):
+    """Broadcast the cotangent of a reduction back over the reduced axes."""
+    nb = _nb(g, ans)
+    batch = _shape(g)[:nb]
+    if not keepdims:
+        g = reshape(g, batch + _keepdims_shape(xshape, axis))
+    return broadcast_to(g, batch + xshape)
+
+
+def _elementwise(fwd, name, *rules):
+    p = primitive(fwd, name)
+    defvjp(p, *rules)
+    return p
+
+
+# -- elementwise, one argument -------------------------------------------------------------
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+negative = _elementwise(xp.negative, "negative", lambda g, ans, x: -g)
+positive = _elementwise(xp.positive, "positive", lambda g, ans, x: g)
+absolute = _elementwise(xp.abs, "abs", lambda g, ans, x: g * sign(x))
+sqrt = _elementwise(xp.sqrt, "sqrt", lambda g, ans, x: g * 0.5 / ans)
+cbrt = _elementwise(xp.cbrt, "cbrt", lambda g, ans, x: g / (3.0 * ans * ans))
+exp = _elementwise(xp.exp, "exp", lambda g, ans, x: g * ans)
+expm1 = _elementwise(xp.expm1, "expm1", lambda g, ans, x: g * (ans + 1.0))
+exp2 = _elementwise(xp.exp2, "exp2", lambda g, ans, x: g * ans * _LN2)
+log = _elementwise(xp.log, "log", lambda g, ans, x: g / x)
+log1p = _elementwise(xp.log1p, "log1p", lambda g, ans, x: g / (x + 1.0))
+log2 = _elementwise(xp.log2, "log2", lambda g, ans, x: g / (x * _LN2))
+log10 = _elementwise(xp.log10, "log10", lambda g, ans, x: g / (x * _LN10))
+sin = _elementwise(xp.sin, "sin", lambda g, ans, x: g * cos(x))
+cos = _elementwise(xp.cos, "cos", lambda g, ans, x: -g * sin(x))
+tan = _elementwise(xp.tan, "tan", lambda g, ans, x: g * (ans * ans + 1.0))
+arcsin = _elementwise(xp.arcsin, "arcsin", lambda g, ans, x: g / sqrt(1.0 - x * x))
+arccos = _elementwise(xp.arccos, "arccos", lambda g, ans, x: -g / sqrt(1.0 - x * x))
+arctan = _elementwise(xp.arctan, "arctan", lambda g, ans, x: g / (x * x + 1.0))
+sinh = _elementwise(xp.sinh, "sinh", lambda g, ans, x: g * cosh(x))
+cosh = _elementwise(xp.cosh, "cosh", lambda g, ans, x: g * sinh(x))
+tanh = _elementwise(xp.tanh, "tanh", lambda g, ans, x: g * (1.0 - ans * ans))
+arcsinh = _elementwise(xp.arcsinh, "arcsinh", lambda g, ans, x: g / sqrt(x * x + 1.0))
+arccosh = _elementwise(xp.arccosh, "arccosh", lambda g, ans, x: g / sqrt(x * x - 1.0))
+arctanh = _elementwise(xp.arctanh, "arctanh", lambda g, ans, x: g / (1.0 - x * x))
+square = _elementwise(xp.square, "square", lambda g, ans, x: g * (x * 2.0))
+reciprocal = _elementwise(
+    lambda x: xp.reciprocal(x) if xp.issubdtype(_dtype(x), xp.inexact) else 1.0 / x,
+    "reciprocal", lambda g, ans, x: -g * (ans * ans))
+relu = _elementwise(lambda x: xp.maximum(x, 0), "relu", lambda g, ans, x: g * (x > 0))
+
+
+def _sigmoid(x):
+    # exp(-|x|) never overflows, and each branch divides by a number in [1, 2].
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softplus(x):
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+sigmoid = _elementwise(_sigmoid, "sigmoid", lambda g, ans, x: g * (ans * (1.0 - ans)))
+softplus = _elementwise(_softplus, "softplus", lambda g, ans, x: g * sigmoid(x))
+sigmoid.__doc__ = """Logistic function 1 / (1 + exp(-x)), without overflow for any x.
+
+Examples
+--------
+>>> import gradkit.numpy as gnp
+>>> float(gnp.sigmoid(-1000.0)), float(gnp.sigmoid(0.0))
+(0.0, 0.5)
+"""
+softplus.__doc__ = """log(1 + exp(x)), exact and warning-free for large |x|.
+
+Examples
+--------
+>>> import gradkit.numpy as gnp
+>>> float(gnp.softplus(1000.0))
+1000.0
+"""
+
+# -- elementwise, two arguments ------------------------------------------------------------
+
+
+def _power_rule_base(g, ans, x, y):
+    if isinstance(y, int | float) and y == 0:
+        return _ub(g * 0.0, g, ans, x)
+    return _ub(g * (y * x ** (y - 1)), g, ans, x)
+
+
+def _power_rule_exp(g, ans, x, y):
+    positive_x = x > 0
+    safe = where(positive_x, x, 1.0)
+    return _ub(g * (ans * where(positive_x, log(safe), 0.0)), g, ans, y)
+
+
+def _tie_mask(x, y, g):
+    wins = x > y
+    ties = x == y
+    if xp.any(ties):
+        return g * wins + (g * 0.5) * ties
+    return g * wins
+
+
+add = _elementwise(xp.add, "add", lambda g, ans, x, y: _ub(g, g, ans, x),
+                   lambda g, ans, x, y: _ub(g, g, ans, y))
+subtract = _elementwise(xp.subtract, "subtract", lambda g, ans, x, y: _ub(g, g, ans, x),
+                        lambda g, ans, x, y: _ub(-g, g, ans, y))
+multiply = _elementwise(xp.multiply, "multiply", lambda g, ans, x, y: _ub(g * y, g, ans, x),
+                        lambda g, ans, x, y: _ub(x * g, g, ans, y))
+divide = _elementwise(xp.divide, "divide", lambda g, ans, x, y: _ub(g / y, g, ans, x),
+                      lambda g, ans, x, y: _ub(-g * ans / y, g, ans, y))
+power = _elementwise(xp.power, "power", _power_rule_base, _power_rule_exp)
+maximum = _elementwise(xp.maximum, "maximum",
+                       lambda g, ans, x, y: _ub(_tie_mask(x, y, g), g, ans, x),
+                       lambda g, ans, x, y: _ub(_tie_mask(y, x, g), g, ans, y))
+minimum = _elementwise(xp.minimum, "minimum",
+                       lambda g, ans, x, y: _ub(_tie_mask(y, x, g), g, ans, x),
+                       lambda g, ans, x, y: _ub(_tie_mask(x, y, g), g, ans, y))
+arctan2 = _elementwise(xp.arctan2, "arctan2",
+                       lambda g, ans, y, x: _ub(g * x / (x * x + y * y), g, ans, y),
+                       lambda g, ans, y, x: _ub(-g * y / (x * x + y * y), g, ans, x))
+hypot = _elementwise(xp.hypot, "hypot", lambda g, ans, x, y: _ub(g * x / ans, g, ans, x),
+                     lambda g, ans, x, y: _ub(g * y / ans, g, ans, y))
+logaddexp = _elementwise(xp.logaddexp, "logaddexp",
+                         lambda g, ans, x, y: _ub(g * sigmoid(x - y), g, ans, x),
+                         lambda g, ans, x, y: _ub(g * sigmoid(y - x), g, ans, y))
+
+
+def _where_fwd(condition, x, y):
+    return xp.where(condition, x, y)
+
+
+where = _elementwise(_where_fwd, "where", None,
+                     lambda g, ans, c, x, y: _ub(where(c, g, 0.0), g, ans, x),
+                     lambda g, ans, c, x, y: _ub(where(c, 0.0, g), g, ans, y))
+
+
+def _clip_fwd(x, a_min, a_max):
+    return xp.clip(x, a_min, a_max)
+
+
+def _inside(x, lo, hi):
+    mask = True
+    if lo is not None:
+        mask = mask & (x >= lo)
+    if hi is not None:
+        mask = mask & (x <= hi)
+    return mask
+
+
+_clip = _elementwise(_clip_fwd, "clip",
+                     lambda g, ans, x, lo, hi: _ub(g * _inside(x, lo, hi), g, ans, x),
+                     lambda g, ans, x, lo, hi: _ub(g * (x < lo), g, ans, lo),
+                     lambda g, ans, x, lo, hi: _ub(g * (x > hi), g, ans, hi))
+
+
+def clip(a, a_min=None, a_max=None):
+    """Clip values to ``[a_min, a_max]``; the gradient is passed where ``a`` is inside."""
+    return _clip(a, a_min, a_max)
+
+
+# -- reductions ---------------------------------------------------------------------------
+
+
+def _sum_fwd(x, axis=None, keepdims=False):
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _sum_rule(g, ans, x, axis=None, keepdims=False):
+    return _expand(g, ans, _shape(x), axis, keepdims)
+
+
+_sum = _elementwise(_sum_fwd, "sum", _sum_rule)
+
+
+def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """Sum of array elements over the given axes."""
+    if axis is not None or keepdims:
+        return _sum(a, axis=axis, keepdims=keepdims)
+    return _sum(a)
+
+
+def _count(x, ans) -> int:
+    n = math.prod(_shape(x))
+    m = math.prod(_shape(ans))
+    return n // m if m else 0
+
+
+def _mean_rule(g, ans, x, axis=None, keepdims=False):
+    return _expand(g, ans, _shape(x), axis, keepdims) / _count(x, ans)
+
+
+_mean = _elementwise(lambda x, axis=None, keepdims=False: xp.mean(x, axis=axis,
+                                                                  keepdims=keepdims),
+                     "mean", _mean_rule)
+
+
+def mean(a, axis=None, keepdims=False):
+    """Arithmetic mean over the given axes."""
+    return _mean(a, axis=axis, keepdims=keepdims)
+
+
+def _prod_rule(g, ans, x, axis=None, keepdims=False):
+    # d prod / dx_i = prod / x_i: exact away from zeros (documented limitation).
+    xs = _shape(x)
+    return _expand(g, ans, xs, axis, keepdims) * (_expand_value(ans, xs, axis, keepdims) / x)
+
+
+def _expand_value(ans, xshape, axis, keepdims):
+    if not keepdims:
+        ans = reshape(ans, _keepdims_shape(xshape, axis))
+    return ans
+
+
+prod = _elementwise(lambda x, axis=None, keepdims=False: xp.prod(x, axis=axis,
+                                                                 keepdims=keepdims),
+                    "prod", _prod_rule)
+
+
+def _extremum_rule(g, ans, x, axis=None, keepdims=False):
+    # Ties share the cotangent equally, so the rule is the average of the one-sided ones.
+    xs = _shape(x)
+    xr = raw(x)
+    hit = xr == raw(_expand_value(ans, xs, axis, keepdims)) if not keepdims else xr == raw(ans)
+    share = (hit / xp.sum(hit, axis=axis, keepdims=True)).astype(_dtype(x), copy=False)
+    return _expand(g, ans, xs, axis, keepdims) * share
+
+
+amax = _elementwise(lambda x, axis=None, keepdims=False: xp.max(x, axis=axis,
+                                                                keepdims=keepdims),
+                    "max", _extremum_rule)
+amin = _elementwise(lambda x, axis=None, keepdims=False: xp.min(x, axis=axis,
+                                                                keepdims=keepdims),
+                    "min", _extremum_rule)
+max = amax  # noqa: A001
+min = amin  # noqa: A001
+
+
+def var(a, axis=None, ddof=0, keepdims=False):
+    """Variance over the given axes (as ``numpy.var``)."""
+    d = a - mean(a, axis=axis, keepdims=True)
+    n = math.prod(_shape(a)) // math.prod(_keepdims_shape(_shape(a), axis) or (1,))
+    return sum(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
+
+
+def std(a, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over the given axes (as ``numpy.std``)."""
+    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def _cumsum_rule(g, ans, x, axis):
+    if axis is None:
+        nb = _nb(g, ans)
+        flat = flip(cumsum(flip(g, -1), -1), -1)
+        return reshape(flat, _shape(g)[:nb] + _shape(x))
+    ax = _neg_axes(axis, _ndim(x))
+    return flip(cumsum(flip(g, ax), ax[0]), ax)
+
+
+_cumsum = _elementwise(lambda x, axis: xp.cumsum(x, axis=axis), "cumsum", _cumsum_rule)
+
+
+def cumsum(a, axis=None):
+    """Cumulative sum along an axis (of the flattened array when ``axis`` is None)."""
+    return _cumsum(a, axis)
+
+
+def _softmax_fwd(x, axis):
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _logsumexp_fwd(x, axis, keepdims):
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    with xp.errstate(divide="ignore"):
+        out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else xp.squeeze(out, axis=axis)
+
+
+def _log_softmax_fwd(x, axis):
+    return x - _logsumexp_fwd(x, axis, True)
+
+
+_softmax = _elementwise(
+    _softmax_fwd, "softmax",
+    lambda g, ans, x, axis: ans * (g - sum(g * ans, axis=axis, keepdims=True)))
+_log_softmax = _elementwise(
+    _log_softmax_fwd, "log_softmax",
+    lambda g, ans, x, axis: g - _softmax(x, axis) * sum(g, axis=axis, keepdims=True))
+_logsumexp = _elementwise(
+    _logsumexp_fwd, "logsumexp",
+    lambda g, ans, x, axis, keepdims: _expand(g, ans, _shape(x), axis, keepdims)
+    * _softmax(x, axis))
+
+
+def softmax(x, axis=-1):
+    """Softmax along ``axis``, computed without overflow.
+
+    Examples
+    --------
+    >>> import gradkit.numpy as gnp
+    >>> gnp.softmax(gnp.array([0.0, 0.0]))
+    array([0.5, 0.5])
+    """
+    return _softmax(x, _neg_axes(axis, _ndim(x)))
+
+
+def log_softmax(x, axis=-1):
+    """Logarithm of the softmax along ``axis``, computed stably."""
+    return _log_softmax(x, _neg_axes(axis, _ndim(x)))
+
+
+def logsumexp(a, axis=None, keepdims=False):
+    """log(sum(exp(a))) over the given axes, without overflow.
+
+    Examples
+    --------
+    >>> import gradkit.numpy as gnp
+    >>> float(gnp.logsumexp(gnp.array([1e308, 1e308])))
+    1e+308
+    """
+    return _logsumexp(a, _neg_axes(axis, _ndim(a)), keepdims)
+
+
+# -- shape --------------------------------------------------------------------------------
+
+
+def _reshape_rule(g, ans, x, shape):
+    return reshape(g, _shape(g)[:_nb(g, ans)] + _shape(x))
+
+
+_reshape = _elementwise(lambda x, shape: xp.reshape(x, shape), "reshape", _reshape_rule)
+
+
+def reshape(a, shape, *more):
+    """Give a new shape to an array without changing its data."""
+    if more:
+        shape = (shape, *more)
+    elif isinstance(shape, int | xp.integer):
+        shape = (int(shape),)
+    return _reshape(a, tuple(shape))
+
+
+def _transpose_rule(g, ans, x, axes):
+    nb = _nb(g, ans)
+    inverse = xp.argsort(axes)
+    return _transpose(g, tuple(range(nb)) + tuple(nb + int(i) for i in inverse))
+
+
+_transpose = _elementwise(lambda x, axes: xp.transpose(x, axes), "transpose", _transpose_rule)
+
+
+def transpose(a, axes=None):
+    """Permute the axes (reverse them when ``axes`` is None)."""
+    n = _ndim(a)
+    axes = tuple(range(n))[::-1] if axes is None else tuple(int(i) % n for i in axes)
+    if axes == tuple(range(n)):
+        return a
+    return _transpose(a, axes)
+
+
+def swapaxes(a, axis1, axis2):
+    n = _ndim(a)
+    axes = list(range(n))
+    i, j = int(axis1) % n, int(axis2) % n
+    axes[i], axes[j] = axes[j], axes[i]
+    return transpose(a, axes)
+
+
+def moveaxis(a, source, destination):
+    n = _ndim(a)
+    src = [s % n for s in ((source,) if isinstance(source, int) else source)]
+    dst = [d % n for d in ((destination,) if isinstance(destination, int) else destination)]
+    order = [i for i in range(n) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(a, order)
+
+
+def _broadcast_to_rule(g, ans, x, shape):
+    return sum_to(g, _nb(g, ans), _shape(x))
+
+
+_broadcast_to = _elementwise(lambda x, shape: xp.broadcast_to(x, shape), "broadcast_to",
+                             _broadcast_to_rule)
+
+
+def broadcast_to(array, shape):
+    """Broadcast an array to a new shape (a read-only view, as in NumPy)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if _shape(array) == shape:
+        return array
+    return _broadcast_to(array, shape)
+
+
+def expand_dims(a, axis):
+    shape = list(_shape(a))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    n = len(shape) + len(axes)
+    for ax in sorted(x % n for x in axes):
+        shape.insert(ax, 1)
+    return reshape(a, tuple(shape))
+
+
+def squeeze(a, axis=None):
+    shape = _shape(a)
+    if axis is None:
+        keep = tuple(s for s in shape if s != 1)
+    else:
+        axes = {x % len(shape) for x in ((axis,) if isinstance(axis, int) else axis)}
+        for ax in axes:
+            if shape[ax] != 1:
+                raise GradkitError(f"squeeze: axis {ax} of shape {shape} does not have size 1")
+        keep = tuple(s for i, s in enumerate(shape) if i not in axes)
+    return reshape(a, keep)
+
+
+def ravel(a):
+    return reshape(a, (-1,))
+
+
+def atleast_1d(a):
+    return reshape(a, (1,)) if _ndim(a) == 0 else a
+
+
+def atleast_2d(a):
+    n = _ndim(a)
+    return reshape(a, (1,) * (2 - n) + _shape(a)) if n < 2 else a
+
+
+def _astype_fwd(x, dtype):
+    return xp.asarray(x).astype(dtype, copy=False)
+
+
+astype = _elementwise(_astype_fwd, "astype",
+                      lambda g, ans, x, dtype: astype(g, _dtype(x)))
+
+
+# -- indexing -----------------------------------------------------------------------------
+
+
+def _normalize_index(idx) -> tuple:
+    """Index as a tuple, with masks turned into integer arrays and Tensors unwrapped."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    for i in idx:
+        i = raw(i)
+        if isinstance(i, list):
+            i = xp.asarray(i)
+        if isinstance(i, xp.ndarray) and i.dtype == bool:
+            out.extend(xp.nonzero(i))
+        elif isinstance(i, xp.ndarray) and not xp.issubdtype(i.dtype, xp.integer):
+            raise GradkitError(f"index: arrays used as indices must be integer or boolean, "
+                               f"got dtype {i.dtype}")
+        else:
+            out.append(i)
+    advanced = [k for k, i in enumerate(out) if isinstance(i, xp.ndarray)]
+    if advanced:  # integers next to arrays count as advanced indices in NumPy
+        advanced = [k for k, i in enumerate(out)
+                    if isinstance(i, xp.ndarray | int | xp.integer) and not isinstance(i, bool)]
+    return tuple(out), advanced
+
+
+def _front_moves(advanced) -> bool:
+    """Whether NumPy moves the advanced-index axes to the front (they are not adjacent)."""
+    return bool(advanced) and advanced[-1] - advanced[0] + 1 != len(advanced)
+
+
+def _adv_ndim(idx, advanced) -> int:
+    return len(xp.broadcast_shapes(*(xp.shape(idx[k]) for k in advanced)))
+
+
+def _getitem_fwd(x, idx):
+    return x[idx[0]]
+
+
+def _getitem_rule(g, ans, x, idx):
+    return _scatter_add(g, idx, _shape(x), _nb(g, ans))
+
+
+_getitem = _elementwise(_getitem_fwd, "getitem", _getitem_rule)
+
+
+def _scatter_fwd(g, idx, shape, nb):
+    index, advanced = idx
+    g = xp.asarray(g)
+    out = xp.zeros(g.shape[:nb] + shape, dtype=g.dtype)
+    bidx = (slice(None),) * nb + index
+    if not advanced:
+        out[bidx] = g
+        return out
+    if nb and _front_moves(advanced):
+        k = _adv_ndim(index, advanced)
+        g = xp.moveaxis(g, tuple(range(nb)), tuple(range(k, k + nb)))
+    xp.add.at(out, bidx, g)
+    return out
+
+
+def _scatter_rule(g2, ans, g, idx, shape, nb):
+    nb2 = _nb(g2, ans)
+    index, advanced = idx
+    shift = nb2 + nb
+    out = _getitem(g2, ((slice(None),) * shift + index, [k + shift for k in advanced]))
+    if nb2 + nb and _front_moves(advanced):
+        k = _adv_ndim(index, advanced)
+        out = moveaxis(out, tuple(range(k, k + nb2 + nb)), tuple(range(nb2 + nb)))
+    return out
+
+
+_scatter_add = _elementwise(_scatter_fwd, "scatter_add", _scatter_rule)
+
+
+def getitem(a, index):
+    """``a[index]`` with basic and advanced indexing (integer arrays, masks, slices)."""
+    return _getitem(a, _normalize_index(index))
+
+
+def take(a, indices, axis=None):
+    """Take elements along an axis (of the flattened array when ``axis`` is None)."""
+    indices = xp.asarray(raw(indices))
+    if axis is None:
+        return getitem(ravel(a), indices)
+    axis = int(axis) % _ndim(a)
+    return getitem(a, (slice(None),) * axis + (indices,))
+
+
+def take_along_axis(arr, indices, axis):
+    """Pick values along ``axis`` with an index array of the same rank (as NumPy)."""
+    indices = xp.asarray(raw(indices))
+    if axis is None:
+        return getitem(ravel(arr), indices)
+    shape = _shape(arr)
+    n = len(shape)
+    axis = int(axis) % n
+    index = []
+    for d in range(n):
+        if d == axis:
+            index.append(indices)
+        else:
+            index.append(xp.arange(shape[d]).reshape((-1,) + (1,) * (n - d - 1)))
+    return getitem(arr, tuple(index))
+
+
+def sort(a, axis=-1):
+    """Sorted copy; the gradient follows each element to its sorted place."""
+    if axis is None:
+        a, axis = ravel(a), -1
+    return take_along_axis(a, xp.argsort(raw(a), axis=axis, kind="stable"), axis)
+
+
+def repeat(a, repeats, axis=None):
+    if axis is None:
+        a, axis = ravel(a), 0
+    n = _shape(a)[axis]
+    return take(a, xp.repeat(xp.arange(n), raw(repeats)), axis=axis)
+
+
+def tile(a, reps):
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    shape = _shape(a)
+    d = builtins.max(len(shape), len(reps))
+    shape = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    inter = tuple(itertools.chain.from_iterable((1, s) for s in shape))
+    full = tuple(itertools.chain.from_iterable(zip(reps, shape)))
+    out = broadcast_to(reshape(a, inter), full)
+    return reshape(out, tuple(r * s for r, s in zip(reps, shape)))
+
+
+def split(ary, indices_or_sections, axis=0):
+    n = _shape(ary)[axis]
+    pieces = xp.split(xp.arange(n), indices_or_sections)
+    axis = axis % _ndim(ary)
+    lead = (slice(None),) * axis
+    return [getitem(ary, lead + (slice(int(p[0]), int(p[-1]) + 1),)) if len(p)
+            else getitem(ary, lead + (slice(0, 0),)) for p in pieces]
+
+
+def _concat_fwd(axis, *arrays):
+    return xp.concatenate(arrays, axis=axis)
+
+
+def _concat_joint(g, node):
+    axis = node._args[0]
+    arrays = node._args[1:]
+    nd = _ndim(node._value)
+    ax = axis - nd if axis >= 0 else axis
+    sizes = [_shape(a)[ax] for a in arrays]
+    starts = list(itertools.accumulate([0] + sizes))
+    tail = (slice(None),) * (-ax - 1)
+    return [getitem(g, (Ellipsis, slice(starts[i - 1], starts[i])) + tail)
+            for i, _ in node._parents]
+
+
+_concat = primitive(_concat_fwd, "concatenate")
+_concat.joint = _concat_joint
+
+
+def concatenate(arrays, axis=0):
+    """Join arrays along an existing axis."""
+    arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [ravel(a) for a in arrays], 0
+    return _concat(int(axis), *arrays)
+
+
+def stack(arrays, axis=0):
+    arrays = list(arrays)
+    if not arrays:
+        raise GradkitError("stack: need at least one array")
+    n = _ndim(arrays[0]) + 1
+    return concatenate([expand_dims(a, axis % n) for a in arrays], axis=axis % n)
+
+
+def hstack(arrays):
+    arrays = [atleast_1d(a) for a in arrays]
+    return concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
+
+
+def vstack(arrays):
+    return concatenate([atleast_2d(a) for a in arrays], axis=0)
+
+
+def _flip_fwd(x, axes):
+    return xp.flip(x, axes)
+
+
+_flip = _elementwise(_flip_fwd, "flip", lambda g, ans, x, axes: _flip(g, axes))
+
+
+def flip(m, axis=None):
+    return _flip(m, _neg_axes(axis, _ndim(m)))
+
+
+def _roll_fwd(x, shift, axes):
+    return xp.roll(x, shift, axes)
+
+
+_roll = _elementwise(_roll_fwd, "roll",
+                     lambda g, ans, x, shift, axes: _roll(g, _negate(shift), axes))
+
+
+def _negate(shift):
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+
+
+def roll(a, shift, axis=None):
+    if axis is None:
+        return reshape(_roll(ravel(a), shift, -1), _shape(a))
+    axes = _neg_axes(axis, _ndim(a))
+    if isinstance(shift, int):
+        shift = (shift,) * len(axes)
+    return _roll(a, tuple(shift), axes)
+
+
+def _pad_constant_rule(g, ans, x, pad_width, value):
+    nb = _nb(g, ans)
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, _shape(x)))
+    return getitem(g, (slice(None),) * nb + index)
+
+
+_pad_constant = _elementwise(
+    lambda x, pad_width, value: xp.pad(x, pad_width, mode="constant", constant_values=value),
+    "pad", _pad_constant_rule)
+
+
+def pad(array, pad_width, mode="constant", constant_values=0):
+    """Pad an array (modes constant, edge, reflect, symmetric and wrap)."""
+    shape = _shape(array)
+    widths = tuple(tuple(int(w) for w in p) for p in
+                   xp.broadcast_to(xp.asarray(pad_width), (len(shape), 2)))
+    if mode == "constant":
+        return _pad_constant(array, widths, constant_values)
+    out = array
+    for ax, (w, n) in enumerate(zip(widths, shape)):
+        if w != (0, 0):
+            # Non-constant modes only rearrange elements: NumPy pads the indices for us.
+            source = xp.pad(xp.arange(n), w, mode=mode)
+            out = take(out, source, axis=ax)
+    return out
+
+
+_triu = _elementwise(lambda m, k: xp.triu(m, k), "triu", lambda g, ans, m, k: _triu(g, k))
+_tril = _elementwise(lambda m, k: xp.tril(m, k), "tril", lambda g, ans, m, k: _tril(g, k))
+
+
+def triu(m, k=0):
+    """Upper triangle of the last two axes (elements below the k-th diagonal zeroed)."""
+    return _triu(m, int(k))
+
+
+def tril(m, k=0):
+    """Lower triangle of the last two axes (elements above the k-th diagonal zeroed)."""
+    return _tril(m, int(k))
+
+
+def _diagonal_fwd(x, offset, axis1, axis2):
+    return xp.diagonal(x, offset, axis1, axis2)
+
+
+def _diagonal_rule(g, ans, x, offset, axis1, axis2):
+    # Embed the diagonal in the last two axes, then move them back to axis1, axis2.
+    n = _ndim(x)
+    a1, a2 = axis1 % n, axis2 % n
+    shape = _shape(x)
+    full = _diag_embed(g, offset, shape[a1], shape[a2])
+    nb = _nb(g, ans)
+    return moveaxis(full, (-2, -1), (nb + a1, nb + a2)) if (a1, a2) != (n - 2, n - 1) else full
+
+
+def _diag_embed_fwd(v, offset, rows, cols):
+    v = xp.asarray(v)
+    out = xp.zeros(v.shape[:-1] + (rows, cols), dtype=v.dtype)
+    i = xp.arange(v.shape[-1])
+    r, c = (i, i + offset) if offset >= 0 else (i - offset, i)
+    out[..., r, c] = v
+    return out
+
+
+_diagonal = _elementwise(_diagonal_fwd, "diagonal", _diagonal_rule)
+_diag_embed = _elementwise(
+    _diag_embed_fwd, "diag_embed",
+    lambda g, ans, v, offset, rows, cols: _diagonal(g, offset, -2, -1))
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    return _diagonal(a, int(offset), int(axis1), int(axis2))
+
+
+def diag(v, k=0):
+    """Extract a diagonal (2-D input) or build a diagonal matrix (1-D input)."""
+    nd = _ndim(v)
+    if nd == 1:
+        n = _shape(v)[0] + abs(int(k))
+        return _diag_embed(v, int(k), n, n)
+    if nd == 2:
+        return _diagonal(v, int(k), 0, 1)
+    raise GradkitError(f"diag: input must be 1-D or 2-D, got shape {_shape(v)}")
+
+
+def trace(a, offset=0, axis1=0, axis2=1):
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+# -- products -----------------------------------------------------------------------------
+
+
+def _matmul_rule_a(g, ans, a, b):
+    nb = _nb(g, ans)
+    if _ndim(b) == 1:
+        ga = expand_dims(g, -1) * b
+    elif _ndim(a) == 1:
+        ga = squeeze(matmul(expand_dims(g, -2), swapaxes(b, -1, -2)), -2)
+    else:
+        ga = matmul(g, swapaxes(b, -1, -2))
+    return sum_to(ga, nb, _shape(a))
+
+
+def _matmul_rule_b(g, ans, a, b):
+    nb = _nb(g, ans)
+    if _ndim(a) == 1:
+        gb = expand_dims(g, -1) * a if _ndim(b) == 1 else expand_dims(a, -1) * expand_dims(g, -2)
+    elif _ndim(b) == 1:
+        gb = squeeze(matmul(swapaxes(a, -1, -2), expand_dims(g, -1)), -1)
+    else:
+        gb = matmul(swapaxes(a, -1, -2), g)
+    return sum_to(gb, nb, _shape(b))
+
+
+matmul = _elementwise(xp.matmul, "matmul", _matmul_rule_a, _matmul_rule_b)
+
+
+def tensordot(a, b, axes=2):
+    """Tensor dot product, as ``numpy.tensordot`` (built from transpose and matmul)."""
+    na, nb = _ndim(a), _ndim(b)
+    if isinstance(axes, int):
+        ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
+    ax_a = [i % na for i in ax_a]
+    ax_b = [i % nb for i in ax_b]
+    sa, sb = _shape(a), _shape(b)
+    for i, j in zip(ax_a, ax_b):
+        if sa[i] != sb[j]:
+            raise GradkitError(f"tensordot: shape mismatch for sum: {sa} axis {i} and "
+                               f"{sb} axis {j}")
+    free_a = [i for i in range(na) if i not in ax_a]
+    free_b = [j for j in range(nb) if j not in ax_b]
+    k = math.prod(sa[i] for i in ax_a)
+    am = reshape(transpose(a, free_a + ax_a), (-1, k))
+    bm = reshape(transpose(b, ax_b + free_b), (k, -1))
+    return reshape(matmul(am, bm), tuple(sa[i] for i in free_a) + tuple(sb[j] for j in free_b))
+
+
+def dot(a, b):
+    """Dot product as ``numpy.dot``."""
+    na, nb = _ndim(a), _ndim(b)
+    if na == 0 or nb == 0:
+        return multiply(a, b)
+    if nb <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, axes=([-1], [-2]))
+
+
+def vdot(a, b):
+    return sum(ravel(a) * ravel(b))
+
+
+def inner(a, b):
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        return multiply(a, b)
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+def outer(a, b):
+    return expand_dims(ravel(a), 1) * expand_dims(ravel(b), 0)
+
+
+# einsum: operands are variadic, so one joint rule returns every operand's cotangent.
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(subscripts: str, shapes) -> tuple[list, str]:
+    """Explicit subscripts: ellipses spelled out as letters, the output always given."""
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        ins, out = subscripts.split("->")
+    else:
+        ins, out = subscripts, None
+    ins = ins.split(",")
+    if len(ins) != len(shapes):
+        raise GradkitError(f"einsum: {len(ins)} operands in '{subscripts}', got {len(shapes)}")
+    used = set(subscripts)
+    free = [c for c in _LETTERS if c not in used]
+    ell_nd = builtins.max([len(s) - (len(t) - 3) for t, s in zip(ins, shapes) if "..." in t],
+                          default=0)
+    ell = "".join(free[:ell_nd])
+    full = []
+    for t, s in zip(ins, shapes):
+        if "..." in t:
+            k = len(s) - (len(t) - 3)
+            t = t.replace("...", ell[ell_nd - k:] if k else "")
+        full.append(t)
+    if out is None:
+        counts = {}
+        for t in full:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return full, out
+
+
+def _einsum_fwd(subscripts, *operands):
+    return xp.einsum(subscripts, *operands, optimize=len(operands) > 2)
+
+
+def _einsum_joint(g, node):
+    subscripts, *ops = node._args
+    ins, out = _parse_einsum(subscripts, [_shape(o) for o in ops])
+    cts = []
+    for i, _ in node._parents:
+        i -= 1  # argument 0 is the subscripts string
+        target = ins[i]
+        if len(set(target)) != len(target):
+            raise GradkitError(f"einsum: the gradient of an operand with a repeated subscript "
+                               f"('{target}') is not supported; take its diagonal first")
+        others = [ins[j] for j in range(len(ops)) if j != i]
+        present = set(out).union(*others) if others else set(out)
+        kept = "".join(c for c in target if c in present)
+        spec = ",".join(["..." + out] + others) + "->..." + kept
+        ct = einsum(spec, g, *[ops[j] for j in range(len(ops)) if j != i])
+        if kept != target:
+            nb = _nb(g, node._value)
+            batch = _shape(g)[:nb]
+            shape = _shape(ops[i])
+            ct = reshape(ct, batch + tuple(shape[k] if c in present else 1
+                                           for k, c in enumerate(target)))
+            ct = broadcast_to(ct, batch + shape)
+        cts.append(ct)
+    return cts
+
+
+_einsum = primitive(_einsum_fwd, "einsum")
+_einsum.joint = _einsum_joint
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation, as ``numpy.einsum`` with a subscripts string."""
+    if not isinstance(subscripts, str):
+        raise GradkitError("einsum: only the subscripts-string form is supported")
+    ins, out = _parse_einsum(subscripts, [_shape(o) for o in operands])
+    return _einsum(",".join(ins) + "->" + out, *operands)
+
+
+# -- convolution windows ------------------------------------------------------------------
+
+
+def _windows_fwd(x, window_shape, axes):
+    return _np_windows(x, window_shape, axis=axes)
+
+
+def _windows_rule(g, ans, x, window_shape, axes):
+    return _unwindow(g, window_shape, axes, _shape(x))
+
+
+def _unwindow_fwd(g, window_shape, axes, xshape):
+    # Add each window offset back with one slice per kernel position: a loop over the
+    # k*k offsets, never over pixels.
+    g = xp.asarray(g)
+    nw = len(window_shape)
+    nb = g.ndim - nw - len(xshape)
+    out = xp.zeros(g.shape[:nb] + xshape, dtype=g.dtype)
+    nd = len(xshape)
+    for offs in itertools.product(*(range(w) for w in window_shape)):
+        target = [slice(None)] * nd
+        for ax, o, w in zip(axes, offs, window_shape):
+            target[ax] = slice(o, o + xshape[ax] - w + 1)
+        out[(Ellipsis, *target)] += g[(Ellipsis, *offs)]
+    return out
+
+
+_windows = _elementwise(_windows_fwd, "sliding_window_view", _windows_rule)
+_unwindow = _elementwise(
+    _unwindow_fwd, "unwindow",
+    lambda g2, ans, g, window_shape, axes, xshape: _windows(g2, window_shape, axes))
+
+
+def sliding_window_view(x, window_shape, axis=None):
+    """Sliding windows over ``x`` (as NumPy's), differentiable: the basis of convolution."""
+    window_shape = (window_shape,) if isinstance(window_shape, int) else tuple(window_shape)
+    nd = _ndim(x)
+    if axis is None:
+        axis = tuple(range(nd - len(window_shape), nd)) if len(window_shape) != nd \
+            else tuple(range(nd))
+    axes = _neg_axes(axis, nd)
+    if len(axes) != len(window_shape):
+        raise GradkitError(f"sliding_window_view: {len(window_shape)} window sizes for "
+                           f"{len(axes)} axes")
+    return _windows(x, window_shape, axes)
+
+
+# -- functions without a gradient --------------------------------------------------------
+sign = nondifferentiable(xp.sign, "sign")
+floor = nondifferentiable(xp.floor, "floor")
+ceil = nondifferentiable(xp.ceil, "ceil")
+rint = nondifferentiable(xp.rint, "rint")
+trunc = nondifferentiable(xp.trunc, "trunc")
+greater = nondifferentiable(xp.greater, "greater")
+greater_equal = nondifferentiable(xp.greater_equal, "greater_equal")
+less = nondifferentiable(xp.less, "less")
+less_equal = nondifferentiable(xp.less_equal, "less_equal")
+equal = nondifferentiable(xp.equal, "equal")
+not_equal = nondifferentiable(xp.not_equal, "not_equal")
+logical_and = nondifferentiable(xp.logical_and, "logical_and")
+logical_or = nondifferentiable(xp.logical_or, "logical_or")
+logical_not = nondifferentiable(xp.logical_not, "logical_not")
+isnan = nondifferentiable(xp.isnan, "isnan")
+isinf = nondifferentiable(xp.isinf, "isinf")
+isfinite = nondifferentiable(xp.isfinite, "isfinite")
+argmax = nondifferentiable(xp.argmax, "argmax")
+argmin = nondifferentiable(xp.argmin, "argmin")
+argsort = nondifferentiable(xp.argsort, "argsort")
+nonzero = nondifferentiable(xp.nonzero, "nonzero")
+shape = nondifferentiable(xp.shape, "shape")
+ndim = nondifferentiable(xp.ndim, "ndim")
+size = nondifferentiable(xp.size, "size")
+zeros_like = nondifferentiable(xp.zeros_like, "zeros_like")
+ones_like = nondifferentiable(xp.ones_like, "ones_like")
+full_like = nondifferentiable(xp.full_like, "full_like")
+allclose = nondifferentiable(xp.allclose, "allclose")
+isclose = nondifferentiable(xp.isclose, "isclose")
+array_equal = nondifferentiable(xp.array_equal, "array_equal")
+any = nondifferentiable(xp.any, "any")  # noqa: A001
+all = nondifferentiable(xp.all, "all")  # noqa: A001
+round = nondifferentiable(xp.round, "round")  # noqa: A001
+abs = absolute  # noqa: A001

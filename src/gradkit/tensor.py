@@ -1,0 +1,494 @@
+"""The traced value and the machinery that records primitives and replays them backwards.
+
+A :class:`Tensor` is both what a PyTorch-style user holds (``requires_grad``,
+``.backward()``, ``.grad``) and the box that the functional transforms (``grad``,
+``vjp``...) wrap their inputs in. Each box belongs to a *trace*, an integer:
+
+* ``CONST`` (-1): a constant, recorded by nobody;
+* ``EAGER`` (0): the PyTorch-style graph of tensors created with ``requires_grad=True``;
+* 1, 2, 3...: one per functional transform call, numbered in the order they start,
+  so an inner (nested) transform always has a higher number than the ones around it.
+
+A primitive applied to boxes of several traces records itself in the highest one
+only, and computes its value by applying itself again to the unboxed arguments,
+which may still be boxes of lower traces. That recursion is what makes derivatives
+of any order work without perturbation confusion: an inner transform sees the
+boxes of outer ones as constants, and its derivative rules, written with gradkit
+operations, are themselves recorded by the outer traces.
+"""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+
+from .backend import xp
+from .errors import GradkitError, NaNError, OpError
+
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "primitive",
+           "nondifferentiable", "raw"]
+
+CONST = -1
+EAGER = 0
+_trace_ids = itertools.count(1)
+
+# Module globals rather than attributes of an object: they are read on the hot path.
+_grad_enabled = True
+_debug_nans = False
+
+
+def new_trace() -> int:
+    """A fresh trace number, higher than every trace started before it."""
+    return next(_trace_ids)
+
+
+class Tensor:
+    """An array that records the operations applied to it, for differentiation.
+
+    Parameters
+    ----------
+    data : array_like
+        The value. It is converted with ``numpy.asarray``.
+    requires_grad : bool, default False
+        Record operations on this tensor so that ``.backward()`` can fill ``.grad``.
+        Only floating-point tensors can require gradients.
+    dtype : data-type, optional
+        The dtype to convert ``data`` to.
+
+    Examples
+    --------
+    >>> import gradkit as gk
+    >>> x = gk.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x ** 2).sum()
+    >>> y.backward()
+    >>> x.grad
+    Tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("_value", "_trace", "_prim", "_parents", "_args", "_kw", "_grad",
+                 "__weakref__")
+    # NumPy defers binary operators and ufuncs to us (see __array_ufunc__).
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        value = xp.asarray(raw(data), dtype=dtype)
+        if requires_grad and not xp.issubdtype(value.dtype, xp.inexact):
+            raise GradkitError(
+                f"Tensor(requires_grad=True): only floating-point tensors can require "
+                f"gradients, got dtype {value.dtype}"
+            )
+        self._value = value
+        self._trace = EAGER if requires_grad else CONST
+        self._prim = None
+        self._parents = ()
+        self._args = ()
+        self._kw = _EMPTY
+        self._grad = None
+
+    # -- basic properties -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return xp.shape(self._value) if type(self._value) is not Tensor else self._value.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(xp.prod(self.shape, dtype=xp.int64))
+
+    @property
+    def dtype(self):
+        v = self._value
+        while type(v) is Tensor:
+            v = v._value
+        return xp.result_type(v)
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._trace >= EAGER
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._prim is None
+
+    @property
+    def grad(self):
+        """Accumulated gradient of a leaf tensor after ``.backward()`` (None before)."""
+        try:
+            return self._grad
+        except AttributeError:
+            return None
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = None if value is None else Tensor(value)
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d tensor")
+        return shape[0]
+
+    def __hash__(self):
+        return id(self)
+
+    # -- conversion ---------------------------------------------------------------------
+    def numpy(self):
+        """The value as a NumPy array (no gradient information)."""
+        return raw(self)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        return raw(self).item()
+
+    def detach(self) -> Tensor:
+        """A constant tensor with the same value, cut from every graph."""
+        return Tensor(raw(self))
+
+    def __array__(self, dtype=None, copy=None):
+        value = xp.asarray(raw(self), dtype=dtype)
+        return value.copy() if copy else value
+
+    def __float__(self):
+        return float(raw(self))
+
+    def __int__(self):
+        return int(raw(self))
+
+    def __index__(self):
+        return raw(self).__index__()
+
+    def __bool__(self):
+        return bool(raw(self))
+
+    def __repr__(self):
+        body = repr(xp.asarray(raw(self)))
+        body = body[body.index("(") + 1: body.rindex(")")] if body.startswith("array(") else body
+        extra = ""
+        if self._trace > EAGER:
+            extra = f", trace={self._trace}"
+        elif self._trace == EAGER and self._prim is not None:
+            extra = f", grad_fn={self._prim.__name__}"
+        elif self._trace == EAGER:
+            extra = ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # -- PyTorch-style backward ---------------------------------------------------------
+    def backward(self, gradient=None) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of the leaves it depends on.
+
+        Parameters
+        ----------
+        gradient : array_like, optional
+            The cotangent to start from; required unless the tensor has one element.
+        """
+        if self._trace != EAGER:
+            raise GradkitError(
+                "Tensor.backward: this tensor does not require grad and has no graph; "
+                "create its inputs with requires_grad=True"
+            )
+        shape = self.shape
+        if gradient is None:
+            if int(xp.prod(shape)) != 1:
+                raise GradkitError(
+                    f"Tensor.backward: gradient can be created implicitly only for a tensor "
+                    f"with one element, this one has shape {shape}; pass gradient="
+                )
+            g = xp.ones(shape, dtype=self.dtype)
+        else:
+            g = xp.asarray(raw(gradient), dtype=self.dtype)
+            if g.shape != shape:
+                raise GradkitError(
+                    f"Tensor.backward: gradient has shape {g.shape}, the tensor has shape {shape}"
+                )
+        grads, leaves = backward_pass(self, g)
+        for leaf in leaves:
+            if leaf._trace == EAGER:
+                ct = grads.get(id(leaf))
+                if ct is None:
+                    continue
+                ct = xp.asarray(raw(ct), dtype=leaf.dtype)
+                old = leaf.grad
+                leaf._grad = Tensor(ct if old is None else old._value + ct)
+
+    def zero_grad(self) -> None:
+        self._grad = None
+
+
+_EMPTY: dict = {}
+_new_tensor = object.__new__
+
+
+def _box(value, trace, prim, parents, args, kw):
+    t = _new_tensor(Tensor)
+    t._value = value
+    t._trace = trace
+    t._prim = prim
+    t._parents = parents
+    t._args = args
+    t._kw = kw
+    return t
+
+
+def leaf(value, trace: int) -> Tensor:
+    """A box that starts a trace: no parents, gradients are read off it at the end."""
+    return _box(value, trace, None, (), (), _EMPTY)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Create a :class:`Tensor` (as ``torch.tensor``).
+
+    Examples
+    --------
+    >>> import gradkit as gk
+    >>> gk.tensor([1.0, 2.0], requires_grad=True).requires_grad
+    True
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def raw(x):
+    """The plain array inside ``x``, whatever the boxes around it."""
+    while type(x) is Tensor:
+        x = x._value
+    return x
+
+
+# -- modes ------------------------------------------------------------------------------
+@contextmanager
+def no_grad():
+    """Stop recording PyTorch-style (eager) operations inside the block.
+
+    The functional transforms (``grad``, ``vjp``...) keep working inside it.
+
+    Examples
+    --------
+    >>> import gradkit as gk
+    >>> w = gk.tensor(2.0, requires_grad=True)
+    >>> with gk.no_grad():
+    ...     y = w * 3
+    >>> y.requires_grad
+    False
+    """
+    global _grad_enabled
+    before = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = before
+
+
+@contextmanager
+def enable_grad():
+    """Record eager operations again inside a ``no_grad`` block."""
+    global _grad_enabled
+    before = _grad_enabled
+    _grad_enabled = True
+    try:
+        yield
+    finally:
+        _grad_enabled = before
+
+
+@contextmanager
+def debug_nans():
+    """Raise :class:`~gradkit.NaNError` at the first traced operation that produces a NaN.
+
+    Every recorded primitive and every derivative rule run in a backward pass is
+    checked; outside this block NaN propagates as in NumPy, with no check on the hot
+    path.
+
+    Examples
+    --------
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> with gk.debug_nans():
+    ...     gk.grad(lambda x: gnp.sqrt(x - 2.0))(1.0)
+    Traceback (most recent call last):
+    ...
+    gradkit.errors.NaNError: sqrt produced NaN (forward pass, output shape ())
+    """
+    global _debug_nans
+    before = _debug_nans
+    _debug_nans = True
+    try:
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            yield
+    finally:
+        _debug_nans = before
+
+
+def _check_nan(value, where: str, phase: str) -> None:
+    v = raw(value)
+    if xp.issubdtype(xp.result_type(v), xp.inexact) and xp.isnan(v).any():
+        raise NaNError(f"{where} produced NaN ({phase}, output shape {xp.shape(v)})")
+
+
+# -- primitives -------------------------------------------------------------------------
+def _describe(a) -> str:
+    if type(a) is Tensor or isinstance(a, xp.ndarray | xp.generic):
+        return f"{xp.result_type(raw(a))}{list(xp.shape(raw(a)))}"
+    if isinstance(a, list | tuple):
+        return "[" + ", ".join(_describe(b) for b in a[:6]) + (", ..." if len(a) > 6 else "") + "]"
+    return type(a).__name__
+
+
+def op_error(name: str, args, kw, exc: Exception) -> OpError:
+    shown = ", ".join(_describe(a) for a in args)
+    kws = "".join(f", {k}={v!r}" for k, v in kw.items())
+    return OpError(f"{name}({shown}{kws}): {exc}")
+
+
+def primitive(fwd, name: str | None = None):
+    """Make a differentiable primitive from a NumPy-level forward function.
+
+    The returned function applies ``fwd`` to plain arrays, and records itself on
+    :class:`Tensor` arguments. Attach its derivative rules with :func:`defvjp`.
+    """
+    name = name or fwd.__name__
+
+    def prim(*args, **kw):
+        for a in args:
+            if type(a) is Tensor:
+                return _apply(prim, args, kw)
+        try:
+            return fwd(*args, **kw)
+        except GradkitError:
+            raise
+        except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
+            raise op_error(name, args, kw, e) from e
+
+    prim.__name__ = name
+    prim.__qualname__ = name
+    prim.__doc__ = fwd.__doc__
+    prim.fwd = fwd
+    prim.vjps = ()
+    prim.joint = None
+    return prim
+
+
+def defvjp(prim, *rules) -> None:
+    """Attach vector-Jacobian rules to a primitive, one per positional argument.
+
+    Each rule is ``rule(g, ans, *args, **kwargs)`` and returns the cotangent of its
+    argument. ``g`` may carry leading batch axes beyond ``ans``'s shape (``g.ndim -
+    ans.ndim`` of them); a rule keeps them, in front. Rules are written with gradkit
+    operations so that they can be differentiated in turn. ``None`` marks an argument
+    that gets no gradient (an index, a mask).
+    """
+    prim.vjps = rules
+
+
+def _apply(prim, args, kw):
+    top = CONST
+    for a in args:
+        if type(a) is Tensor and a._trace > top:
+            top = a._trace
+    if top == EAGER and not _grad_enabled:
+        top = CONST
+    if top == CONST:
+        out = prim(*[a._value if type(a) is Tensor else a for a in args], **kw)
+        return Tensor(out) if isinstance(out, xp.ndarray | xp.generic) else out
+    unboxed = []
+    parents = []
+    vjps = prim.vjps
+    for i, a in enumerate(args):
+        if type(a) is Tensor:
+            t = a._trace
+            if t == top:
+                if prim.joint is not None or (i < len(vjps) and vjps[i] is not None):
+                    parents.append((i, a))
+                unboxed.append(a._value)
+            elif t == CONST or (t == EAGER and not _grad_enabled):
+                unboxed.append(raw(a))
+            else:
+                unboxed.append(a)
+        else:
+            unboxed.append(a)
+    value = prim(*unboxed, **kw)
+    if _debug_nans:
+        _check_nan(value, f"{prim.__name__}", "forward pass")
+    if not parents:
+        return value
+    return _box(value, top, prim, tuple(parents), tuple(unboxed), kw or _EMPTY)
+
+
+def nondifferentiable(fwd, name: str | None = None):
+    """Wrap a NumPy function whose result carries no gradient (comparisons, argmax...)."""
+    name = name or fwd.__name__
+
+    def nd(*args, **kw):
+        try:
+            return fwd(*[raw(a) for a in args], **kw)
+        except GradkitError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise op_error(name, args, kw, e) from e
+
+    nd.__name__ = name
+    nd.__qualname__ = name
+    nd.__doc__ = fwd.__doc__
+    return nd
+
+
+# -- the backward pass ------------------------------------------------------------------
+def _toposort(end: Tensor) -> list:
+    """Nodes reachable from ``end``, each after every node that consumes it."""
+    counts: dict = {}
+    stack = [end]
+    while stack:
+        node = stack.pop()
+        k = id(node)
+        if k in counts:
+            counts[k] += 1
+        else:
+            counts[k] = 1
+            for _, p in node._parents:
+                stack.append(p)
+    order = []
+    ready = [end]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for _, p in node._parents:
+            k = id(p)
+            c = counts[k] - 1
+            counts[k] = c
+            if c == 0:
+                ready.append(p)
+    return order
+
+
+def backward_pass(end: Tensor, g) -> tuple[dict, list]:
+    """Propagate cotangent ``g`` from ``end`` to every node of its trace.
+
+    Returns the cotangents of the leaves, keyed by ``id``, and the leaves themselves.
+    """
+    grads = {id(end): g}
+    leaves = []
+    check = _debug_nans
+    for node in _toposort(end):
+        parents = node._parents
+        if not parents:
+            leaves.append(node)
+            continue
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        prim = node._prim
+        if prim.joint is not None:
+            cts = prim.joint(g, node)
+        else:
+            vjps = prim.vjps
+            value, args, kw = node._value, node._args, node._kw
+            cts = [vjps[i](g, value, *args, **kw) for i, _ in parents]
+        for (i, p), ct in zip(parents, cts):
+            if check:
+                _check_nan(ct, f"the derivative rule of {prim.__name__} (argument {i})",
+                           "backward pass")
+            k = id(p)
+            prev = grads.get(k)
+            grads[k] = ct if prev is None else prev + ct
+    return grads, leaves
