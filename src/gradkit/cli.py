@@ -1,0 +1,52 @@
+"""The ``gradkit`` command line: ``gradkit demo``, ``gradkit run NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+RECIPES: dict = {}  # filled as recipes land: name -> callable(args) -> int
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit status 2."""
+
+    def error(self, message: str):
+        sys.stderr.write(f"gradkit: {message} (see 'gradkit --help')\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gradkit", description="Derivatives for AI and machine learning.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub.add_parser("demo", help="finite differences against autodiff; gradient, Hessian, "
+                                "Jacobian")
+    run = sub.add_parser("run", help="run a recipe on bundled data")
+    run.add_argument("name", help="recipe name")
+    run.add_argument("--epochs", type=int, default=None)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", default=None, help="output folder (default runs/NAME)")
+    run.add_argument("--resume", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .demo import run as demo
+
+        demo()
+        return 0
+    if args.command == "run":
+        if args.name not in RECIPES:
+            known = ", ".join(sorted(RECIPES)) or "none yet"
+            sys.stderr.write(f"gradkit: unknown recipe '{args.name}' (known: {known})\n")
+            return 2
+        return RECIPES[args.name](args)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
