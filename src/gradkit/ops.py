@@ -72,11 +72,10 @@ def sum_to(ct, nb: int, shape: tuple):
     axes = tuple(range(nb, nb + lead)) + tuple(
         nb + lead + i for i, s in enumerate(shape) if s == 1 and cshape[nb + lead + i] != 1
     )
-    if axes:
-        ct = sum(ct, axis=axes, keepdims=True)
-    if lead:
-        ct = reshape(ct, cshape[:nb] + shape)
-    return ct
+    if len(axes) == lead:  # only leading axes to drop: one reduction, no reshape
+        return sum(ct, axis=axes)
+    ct = sum(ct, axis=axes, keepdims=True)
+    return reshape(ct, cshape[:nb] + shape) if lead else ct
 
 
 def _ub(ct, g, ans, x):
@@ -275,7 +274,7 @@ def _count(x, ans) -> int:
 
 
 def _mean_rule(g, ans, x, axis=None, keepdims=False):
-    return _expand(g, ans, _shape(x), axis, keepdims) / _count(x, ans)
+    return _expand(g / _count(x, ans), ans, _shape(x), axis, keepdims)
 
 
 _mean = _elementwise(lambda x, axis=None, keepdims=False: xp.mean(x, axis=axis,
@@ -360,9 +359,14 @@ def _softmax_fwd(x, axis):
 
 def _logsumexp_fwd(x, axis, keepdims):
     m = xp.max(x, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0)
-    with xp.errstate(divide="ignore"):
-        out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not xp.isfinite(m).all():  # rows of infinities: shift by 0 instead
+        m = xp.where(xp.isfinite(m), m, 0)
+    s = xp.sum(xp.exp(x - m), axis=axis, keepdims=True)
+    if s.all():
+        out = xp.log(s) + m
+    else:  # log(0) = -inf is the right answer for rows of -inf
+        with xp.errstate(divide="ignore"):
+            out = xp.log(s) + m
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 
@@ -375,7 +379,7 @@ _softmax = _elementwise(
     lambda g, ans, x, axis: ans * (g - sum(g * ans, axis=axis, keepdims=True)))
 _log_softmax = _elementwise(
     _log_softmax_fwd, "log_softmax",
-    lambda g, ans, x, axis: g - _softmax(x, axis) * sum(g, axis=axis, keepdims=True))
+    lambda g, ans, x, axis: g - exp(ans) * sum(g, axis=axis, keepdims=True))
 _logsumexp = _elementwise(
     _logsumexp_fwd, "logsumexp",
     lambda g, ans, x, axis, keepdims: _expand(g, ans, _shape(x), axis, keepdims)

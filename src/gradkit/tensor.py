@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
+from operator import attrgetter
 
 from .backend import xp
 from .errors import GradkitError, NaNError, OpError
@@ -65,7 +66,7 @@ class Tensor:
     Tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_value", "_trace", "_prim", "_parents", "_args", "_kw", "_grad",
+    __slots__ = ("_value", "_trace", "_prim", "_parents", "_args", "_kw", "_grad", "_seq",
                  "__weakref__")
     # NumPy defers binary operators and ufuncs to us (see __array_ufunc__).
     __array_priority__ = 1000
@@ -84,6 +85,7 @@ class Tensor:
         self._args = ()
         self._kw = _EMPTY
         self._grad = None
+        self._seq = next(_creation)
 
     # -- basic properties -------------------------------------------------------------
     @property
@@ -219,6 +221,9 @@ class Tensor:
 
 _EMPTY: dict = {}
 _new_tensor = object.__new__
+# Creation order: a node is always created after its parents, so sorting by it gives a
+# topological order without a second graph traversal.
+_creation = itertools.count()
 
 
 def _box(value, trace, prim, parents, args, kw):
@@ -229,6 +234,7 @@ def _box(value, trace, prim, parents, args, kw):
     t._parents = parents
     t._args = args
     t._kw = kw
+    t._seq = next(_creation)
     return t
 
 
@@ -394,25 +400,39 @@ def _apply(prim, args, kw):
     unboxed = []
     parents = []
     vjps = prim.vjps
+    joint = prim.joint is not None
+    nested = False
     for i, a in enumerate(args):
         if type(a) is Tensor:
             t = a._trace
             if t == top:
-                if prim.joint is not None or (i < len(vjps) and vjps[i] is not None):
+                if joint or (i < len(vjps) and vjps[i] is not None):
                     parents.append((i, a))
-                unboxed.append(a._value)
+                a = a._value
+                if type(a) is Tensor:
+                    nested = True
             elif t == CONST or (t == EAGER and not _grad_enabled):
-                unboxed.append(raw(a))
+                a = raw(a)
             else:
-                unboxed.append(a)
-        else:
-            unboxed.append(a)
-    value = prim(*unboxed, **kw)
+                nested = True
+        unboxed.append(a)
+    # Below the top trace: recurse so lower traces record too; otherwise go straight
+    # to NumPy.
+    value = prim(*unboxed, **kw) if nested else _call_fwd(prim, unboxed, kw)
     if _debug_nans:
         _check_nan(value, f"{prim.__name__}", "forward pass")
     if not parents:
         return value
     return _box(value, top, prim, tuple(parents), tuple(unboxed), kw or _EMPTY)
+
+
+def _call_fwd(prim, args, kw):
+    try:
+        return prim.fwd(*args, **kw)
+    except GradkitError:
+        raise
+    except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
+        raise op_error(prim.__name__, args, kw, e) from e
 
 
 def nondifferentiable(fwd, name: str | None = None):
@@ -436,29 +456,21 @@ def nondifferentiable(fwd, name: str | None = None):
 # -- the backward pass ------------------------------------------------------------------
 def _toposort(end: Tensor) -> list:
     """Nodes reachable from ``end``, each after every node that consumes it."""
-    counts: dict = {}
+    seen = {id(end)}
+    nodes = [end]
     stack = [end]
     while stack:
-        node = stack.pop()
-        k = id(node)
-        if k in counts:
-            counts[k] += 1
-        else:
-            counts[k] = 1
-            for _, p in node._parents:
-                stack.append(p)
-    order = []
-    ready = [end]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for _, p in node._parents:
+        for _, p in stack.pop()._parents:
             k = id(p)
-            c = counts[k] - 1
-            counts[k] = c
-            if c == 0:
-                ready.append(p)
-    return order
+            if k not in seen:
+                seen.add(k)
+                nodes.append(p)
+                stack.append(p)
+    nodes.sort(key=_by_creation, reverse=True)
+    return nodes
+
+
+_by_creation = attrgetter("_seq")
 
 
 def backward_pass(end: Tensor, g) -> tuple[dict, list]:
@@ -480,6 +492,8 @@ def backward_pass(end: Tensor, g) -> tuple[dict, list]:
         prim = node._prim
         if prim.joint is not None:
             cts = prim.joint(g, node)
+        elif len(parents) == 1:
+            cts = (prim.vjps[parents[0][0]](g, node._value, *node._args, **node._kw),)
         else:
             vjps = prim.vjps
             value, args, kw = node._value, node._args, node._kw

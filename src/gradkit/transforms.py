@@ -35,29 +35,34 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd
 # -- boundary checks ----------------------------------------------------------------------
 
 
-def _as_input(x, where: str):
-    """An argument to differentiate: a float array, or a box of an enclosing trace."""
+def _as_input(x, where):
+    """An argument to differentiate: a float array, or a box of an enclosing trace.
+
+    ``where`` is a callable giving the argument's description, built only on error.
+    """
     if type(x) is Tensor:
-        if x._trace == CONST:
-            x = x._value
-        else:
-            dtype = x.dtype
-            if not xp.issubdtype(dtype, xp.inexact):
-                raise InputTypeError(f"{where} has dtype {dtype}; only floating-point "
+        if x._trace != CONST:
+            if x.dtype.kind != "f":
+                raise InputTypeError(f"{where()} has dtype {x.dtype}; only floating-point "
                                      f"inputs can be differentiated")
             return x
-    try:
-        value = xp.asarray(x)
-    except (ValueError, TypeError) as e:
-        raise InputTypeError(f"{where} is a {type(x).__name__}, not an array: {e}") from e
-    if not xp.issubdtype(value.dtype, xp.inexact):
-        kind = "integer" if xp.issubdtype(value.dtype, xp.integer) else "non-numeric"
-        hint = " (write 3.0, not 3, or use x.astype(float))" if kind == "integer" else ""
-        raise InputTypeError(f"{where} has {kind} dtype {value.dtype}; only floating-point "
+        x = x._value
+    if type(x) is xp.ndarray:
+        value = x
+    else:
+        try:
+            value = xp.asarray(x)
+        except (ValueError, TypeError) as e:
+            raise InputTypeError(f"{where()} is a {type(x).__name__}, not an array: {e}") from e
+    kind = value.dtype.kind
+    if kind != "f":
+        if kind == "c":
+            raise InputTypeError(f"{where()} is complex ({value.dtype}); gradkit "
+                                 f"differentiates real functions of real inputs")
+        label = "integer" if kind in "iub" else "non-numeric"
+        hint = " (write 3.0, not 3, or use x.astype(float))" if kind in "iu" else ""
+        raise InputTypeError(f"{where()} has {label} dtype {value.dtype}; only floating-point "
                              f"inputs can be differentiated{hint}")
-    if xp.issubdtype(value.dtype, xp.complexfloating):
-        raise InputTypeError(f"{where} is complex ({value.dtype}); gradkit differentiates "
-                             f"real functions of real inputs")
     return value
 
 
@@ -89,7 +94,10 @@ def _shape(x) -> tuple:
 
 
 def _dtype(x):
-    return x.dtype if type(x) is Tensor else xp.result_type(x)
+    try:
+        return x.dtype
+    except AttributeError:
+        return xp.result_type(x)
 
 
 # -- the engine shared by every transform --------------------------------------------------
@@ -103,10 +111,11 @@ class _Traced:
         self.trace = new_trace()
         dyn = tuple(args[i] for i in argnums)
         flat, self.in_def = tree_flatten(dyn)
-        self.in_values = [
-            _as_input(x, f"{where}: argument {argnums[0] if len(argnums) == 1 else argnums}"
-                         f"{'' if len(flat) == 1 else f' (leaf {k})'}")
-            for k, x in enumerate(flat)]
+        def describe(k):
+            return lambda: (f"{where}: argument {argnums[0] if len(argnums) == 1 else argnums}"
+                            f"{'' if len(flat) == 1 else f' (leaf {k})'}")
+
+        self.in_values = [_as_input(x, describe(k)) for k, x in enumerate(flat)]
         self.boxes = [leaf(v, self.trace) for v in self.in_values]
         boxed = tree_unflatten(self.in_def, self.boxes)
         call_args = list(args)
@@ -214,9 +223,10 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     (np.float64(8.0), np.float64(12.0))
     """
 
+    where = f"grad of {getattr(fun, '__name__', 'function')}"
+
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
-        where = f"grad of {getattr(fun, '__name__', 'function')}"
         nums, single = _argnums(argnums, len(args), where)
         t = _Traced(fun, args, kwargs, nums, where)
         aux = t.split_aux() if has_aux else None
@@ -474,7 +484,7 @@ def _jacrev(fun, args, kwargs, nums, single, has_aux, where):
 def _jacfwd(fun, args, kwargs, nums, single, has_aux, where):
     dyn = tuple(args[i] for i in nums)
     flat, in_def = tree_flatten(dyn)
-    values = [_as_input(x, f"{where}: argument {nums}") for x in flat]
+    values = [_as_input(x, lambda: f"{where}: argument {nums}") for x in flat]
     in_shapes = [_shape(v) for v in values]
     total = sum(math.prod(s) for s in in_shapes)
     basis = _flat_basis(in_shapes, [_dtype(v) for v in values], total)

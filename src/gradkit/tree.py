@@ -26,12 +26,13 @@ def tree_flatten(tree) -> tuple[list, object]:
 
 
 def _flatten(tree, leaves):
+    kind = type(tree)
+    if kind is list or kind is tuple or (kind is not dict and isinstance(tree, list | tuple)):
+        return (kind, [_flatten(t, leaves) for t in tree])
+    if kind is dict:
+        return (dict, list(tree), [_flatten(t, leaves) for t in tree.values()])
     if tree is None:
         return None
-    if isinstance(tree, list | tuple):
-        return (type(tree), [_flatten(t, leaves) for t in tree])
-    if isinstance(tree, dict):
-        return (dict, list(tree), [_flatten(t, leaves) for t in tree.values()])
     leaves.append(tree)
     return _LEAF
 
