@@ -20,8 +20,8 @@ def derivative_table(x: float = 3.0, h: float = 1e-5) -> list[tuple[str, float, 
     Examples
     --------
     >>> rows = derivative_table()
-    >>> [(name, err == 0.0) for name, _, err in rows]
-    [('forward difference, h=1e-05', False), ('central difference, h=1e-05', False), ('automatic differentiation', True)]
+    >>> [err == 0.0 for _, _, err in rows]
+    [False, False, True]
     """
     exact = 2.0 * x
     forward = (_square(x + h) - _square(x)) / h
