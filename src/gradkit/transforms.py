@@ -59,6 +59,8 @@ def _as_input(x, where):
         if kind == "c":
             raise InputTypeError(f"{where()} is complex ({value.dtype}); gradkit "
                                  f"differentiates real functions of real inputs")
+        if kind == "O":
+            raise InputTypeError(f"{where()} is a {type(x).__name__}, not a numeric array")
         label = "integer" if kind in "iub" else "non-numeric"
         hint = " (write 3.0, not 3, or use x.astype(float))" if kind in "iu" else ""
         raise InputTypeError(f"{where()} has {label} dtype {value.dtype}; only floating-point "
@@ -134,7 +136,9 @@ class _Traced:
     def outputs(self) -> tuple[list, object]:
         flat, out_def = tree_flatten(self.out)
         if not flat:
-            raise OutputTypeError(f"{self.where}: the function returned no array")
+            got = "None" if self.out is None else f"an empty {type(self.out).__name__}"
+            raise OutputTypeError(f"{self.where}: the function returned {got}; it must "
+                                  f"return a numeric array")
         return [_check_output(o, self.where) for o in flat], out_def
 
     def pullback(self, outs: list, cts: list) -> list:

@@ -1,0 +1,103 @@
+"""The PyTorch-style Tensor API."""
+
+import numpy as onp
+import pytest
+
+import gradkit as gk
+import gradkit.numpy as np
+
+
+def test_backward_accumulates_like_pytorch():
+    x = gk.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x**2).sum().backward()
+    assert onp.array_equal(x.grad.numpy(), [2.0, 4.0, 6.0])
+    (x * 3.0).sum().backward()
+    assert onp.array_equal(x.grad.numpy(), [5.0, 7.0, 9.0])
+    x.grad = None
+    (x * x * x).sum().backward()
+    assert onp.array_equal(x.grad.numpy(), [3.0, 12.0, 27.0])
+
+
+def test_mlp_layer_gradients_match_closed_form(rng):
+    w = gk.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    b = gk.tensor(onp.zeros(2), requires_grad=True)
+    x = rng.standard_normal((4, 3))
+    loss = np.mean(np.tanh(x @ w + b) ** 2)
+    loss.backward()
+    h = onp.tanh(x @ w.numpy())
+    dh = 2 * h * (1 - h**2) / h.size
+    assert onp.allclose(w.grad.numpy(), x.T @ dh, rtol=1e-14)
+    assert onp.allclose(b.grad.numpy(), dh.sum(0), rtol=1e-14)
+    assert loss.item() == pytest.approx(onp.mean(h**2))
+
+
+def test_methods_and_operators(rng):
+    a = gk.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    y = (a.T @ a).reshape(-1).sum() + a.mean() - a.max() + (2.0 - a).abs().sum() / a.shape[0]
+    y.backward()
+    av = a.numpy()
+    expected = gk.grad(lambda v: np.sum((v.T @ v).reshape(-1)) + np.mean(v) - np.max(v)
+                       + np.sum(np.abs(2.0 - v)) / 2)(av)
+    assert onp.allclose(a.grad.numpy(), expected, rtol=1e-14)
+    assert a.requires_grad and a.is_leaf and not y.is_leaf
+    assert a.dtype == onp.float64 and a.ndim == 2 and a.size == 6 and len(a) == 2
+
+
+def test_numpy_functions_accept_tensors(rng):
+    a = gk.tensor(rng.standard_normal(4), requires_grad=True)
+    # Plain NumPy calls dispatch to gradkit instead of dropping the graph.
+    y = onp.sum(onp.sin(a) * onp.ones(4))
+    assert isinstance(y, gk.Tensor)
+    y.backward()
+    assert onp.allclose(a.grad.numpy(), onp.cos(a.numpy()))
+
+
+def test_detach_and_no_grad():
+    w = gk.tensor(2.0, requires_grad=True)
+    with gk.no_grad():
+        y = w * 3.0
+        with gk.enable_grad():
+            z = w * 4.0
+    assert not y.requires_grad and z.requires_grad
+    d = w.detach()
+    assert not d.requires_grad and d.item() == 2.0
+    (w * d).backward()
+    assert w.grad.item() == 2.0
+
+
+def test_functional_transforms_inside_no_grad():
+    with gk.no_grad():
+        assert gk.grad(lambda x: x**3)(2.0) == 12.0
+
+
+def test_constant_tensors_flow_through_ops():
+    c = gk.tensor([1.0, 2.0])
+    out = np.exp(c) + 1.0
+    assert isinstance(out, gk.Tensor) and not out.requires_grad
+    assert onp.allclose(out.numpy(), onp.exp([1.0, 2.0]) + 1.0)
+
+
+def test_backward_errors():
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(gk.GradkitError, match="one element"):
+        (x * 2.0).backward()
+    (x * 2.0).backward(onp.array([1.0, 0.5]))
+    assert onp.array_equal(x.grad.numpy(), [2.0, 1.0])
+    with pytest.raises(gk.GradkitError, match="does not require grad"):
+        gk.tensor(1.0).backward()
+    with pytest.raises(gk.GradkitError, match="floating-point"):
+        gk.tensor([1, 2], requires_grad=True)
+    with pytest.raises(gk.GradkitError, match="item assignment"):
+        x[0] = 3.0
+
+
+def test_float32_tensor_grad_stays_float32():
+    x = gk.tensor(onp.ones(3, dtype=onp.float32), requires_grad=True)
+    (np.sigmoid(x) * 2.5).sum().backward()
+    assert x.grad.dtype == onp.float32
+
+
+def test_repr():
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x) == "Tensor([1., 2.], requires_grad=True)"
+    assert "grad_fn=multiply" in repr(x * 2.0)
