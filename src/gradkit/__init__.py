@@ -24,7 +24,7 @@ from .errors import (
     OutputTypeError,
     ShapeMismatchError,
 )
-from .tensor import Tensor, debug_nans, enable_grad, no_grad, tensor
+from .graph import Tensor, debug_nans, enable_grad, no_grad, tensor
 from .transforms import (
     elementwise_grad,
     grad,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from .backend import xp
 from .errors import GradientCheckError
-from .tensor import raw
+from .graph import raw
 from .transforms import jvp, vjp
 from .tree import tree_flatten, tree_map
 

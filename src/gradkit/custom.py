@@ -8,7 +8,7 @@ from collections.abc import Callable
 from . import ops
 from .backend import xp
 from .errors import GradkitError
-from .tensor import CONST, EAGER, Tensor, _box, raw
+from .graph import CONST, EAGER, Tensor, _box, raw
 from .tree import tree_map
 
 __all__ = ["custom_vjp", "stop_gradient"]

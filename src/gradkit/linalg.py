@@ -10,8 +10,10 @@ from typing import NamedTuple
 
 from .backend import xp
 from .errors import GradkitError
+from .graph import raw
 from .ops import (
     _elementwise,
+    _mT,
     _nb,
     _ndim,
     _shape,
@@ -26,19 +28,13 @@ from .ops import (
     squeeze,
     sum,
     sum_to,
-    swapaxes,
     tril,
 )
 from .ops import (
     getitem as _getitem,
 )
-from .tensor import raw
 
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "norm"]
-
-
-def _mT(a):
-    return swapaxes(a, -1, -2)
 
 
 inv = _elementwise(xp.linalg.inv, "linalg.inv",

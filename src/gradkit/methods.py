@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import linalg, ops
 from .errors import GradkitError
-from .tensor import Tensor, raw
+from .graph import Tensor, raw
 
 
 def _swapped(f):

@@ -18,7 +18,7 @@ import math
 from .backend import sliding_window_view as _np_windows
 from .backend import xp
 from .errors import GradkitError
-from .tensor import defvjp, nondifferentiable, primitive, raw
+from .graph import defvjp, nondifferentiable, primitive, raw
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ def _power_rule_exp(g, ans, x, y):
 def _tie_mask(x, y, g):
     wins = x > y
     ties = x == y
-    if xp.any(ties):
+    if ties is True or (ties is not False and ties.any()):
         return g * wins + (g * 0.5) * ties
     return g * wins
 
@@ -249,8 +249,18 @@ def clip(a, a_min=None, a_max=None):
 # -- reductions ---------------------------------------------------------------------------
 
 
-def _sum_fwd(x, axis=None, keepdims=False):
-    return xp.sum(x, axis=axis, keepdims=keepdims)
+def _reduction(method: str):
+    # ndarray methods skip NumPy's function-dispatch layer: a few microseconds a call.
+    def fwd(x, axis=None, keepdims=False):
+        if not isinstance(x, xp.ndarray | xp.generic):
+            x = xp.asarray(x)
+        return getattr(x, method)(axis=axis, keepdims=keepdims)
+
+    fwd.__name__ = method
+    return fwd
+
+
+_sum_fwd = _reduction("sum")
 
 
 def _sum_rule(g, ans, x, axis=None, keepdims=False):
@@ -277,9 +287,17 @@ def _mean_rule(g, ans, x, axis=None, keepdims=False):
     return _expand(g / _count(x, ans), ans, _shape(x), axis, keepdims)
 
 
-_mean = _elementwise(lambda x, axis=None, keepdims=False: xp.mean(x, axis=axis,
-                                                                  keepdims=keepdims),
-                     "mean", _mean_rule)
+def _mean_fwd(x, axis=None, keepdims=False):
+    if not isinstance(x, xp.ndarray | xp.generic):
+        x = xp.asarray(x)
+    if x.dtype.kind != "f":
+        return x.mean(axis=axis, keepdims=keepdims)
+    # sum / n is what ndarray.mean computes, without its Python-level bookkeeping.
+    n = x.size // builtins.max(math.prod(_keepdims_shape(x.shape, axis)), 1) if x.shape else 1
+    return x.sum(axis=axis, keepdims=keepdims) / n
+
+
+_mean = _elementwise(_mean_fwd, "mean", _mean_rule)
 
 
 def mean(a, axis=None, keepdims=False):
@@ -299,9 +317,7 @@ def _expand_value(ans, xshape, axis, keepdims):
     return ans
 
 
-prod = _elementwise(lambda x, axis=None, keepdims=False: xp.prod(x, axis=axis,
-                                                                 keepdims=keepdims),
-                    "prod", _prod_rule)
+prod = _elementwise(_reduction("prod"), "prod", _prod_rule)
 
 
 def _extremum_rule(g, ans, x, axis=None, keepdims=False):
@@ -313,12 +329,8 @@ def _extremum_rule(g, ans, x, axis=None, keepdims=False):
     return _expand(g, ans, xs, axis, keepdims) * share
 
 
-amax = _elementwise(lambda x, axis=None, keepdims=False: xp.max(x, axis=axis,
-                                                                keepdims=keepdims),
-                    "max", _extremum_rule)
-amin = _elementwise(lambda x, axis=None, keepdims=False: xp.min(x, axis=axis,
-                                                                keepdims=keepdims),
-                    "min", _extremum_rule)
+amax = _elementwise(_reduction("max"), "max", _extremum_rule)
+amin = _elementwise(_reduction("min"), "min", _extremum_rule)
 max = amax  # noqa: A001
 min = amin  # noqa: A001
 
@@ -352,26 +364,37 @@ def cumsum(a, axis=None):
     return _cumsum(a, axis)
 
 
+def _shifted(x, axis):
+    """x minus its maximum along ``axis`` (0 where the maximum is infinite)."""
+    x = xp.asarray(x)
+    m = x.max(axis=axis, keepdims=True)
+    if not xp.isfinite(m).all():
+        m = xp.where(xp.isfinite(m), m, 0)
+    return x - m, m
+
+
+def _log_of_sum(e, axis):
+    s = e.sum(axis=axis, keepdims=True)
+    if s.all():
+        return xp.log(s)
+    with xp.errstate(divide="ignore"):  # log(0) = -inf is right for rows of -inf
+        return xp.log(s)
+
+
 def _softmax_fwd(x, axis):
-    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-    return e / xp.sum(e, axis=axis, keepdims=True)
+    e = xp.exp(_shifted(x, axis)[0])
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _logsumexp_fwd(x, axis, keepdims):
-    m = xp.max(x, axis=axis, keepdims=True)
-    if not xp.isfinite(m).all():  # rows of infinities: shift by 0 instead
-        m = xp.where(xp.isfinite(m), m, 0)
-    s = xp.sum(xp.exp(x - m), axis=axis, keepdims=True)
-    if s.all():
-        out = xp.log(s) + m
-    else:  # log(0) = -inf is the right answer for rows of -inf
-        with xp.errstate(divide="ignore"):
-            out = xp.log(s) + m
+    d, m = _shifted(x, axis)
+    out = _log_of_sum(xp.exp(d), axis) + m
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 
 def _log_softmax_fwd(x, axis):
-    return x - _logsumexp_fwd(x, axis, True)
+    d, _ = _shifted(x, axis)
+    return d - _log_of_sum(xp.exp(d), axis)
 
 
 _softmax = _elementwise(
@@ -450,6 +473,14 @@ def transpose(a, axes=None):
     if axes == tuple(range(n)):
         return a
     return _transpose(a, axes)
+
+
+_LAST_TWO_SWAPPED = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 33)}
+
+
+def _mT(a):
+    """Swap the last two axes (the matrix transpose of a stack)."""
+    return _transpose(a, _LAST_TWO_SWAPPED[_ndim(a)])
 
 
 def swapaxes(a, axis1, axis2):
@@ -844,9 +875,9 @@ def _matmul_rule_a(g, ans, a, b):
     if _ndim(b) == 1:
         ga = expand_dims(g, -1) * b
     elif _ndim(a) == 1:
-        ga = squeeze(matmul(expand_dims(g, -2), swapaxes(b, -1, -2)), -2)
+        ga = squeeze(matmul(expand_dims(g, -2), _mT(b)), -2)
     else:
-        ga = matmul(g, swapaxes(b, -1, -2))
+        ga = matmul(g, _mT(b))
     return sum_to(ga, nb, _shape(a))
 
 
@@ -855,9 +886,9 @@ def _matmul_rule_b(g, ans, a, b):
     if _ndim(a) == 1:
         gb = expand_dims(g, -1) * a if _ndim(b) == 1 else expand_dims(a, -1) * expand_dims(g, -2)
     elif _ndim(b) == 1:
-        gb = squeeze(matmul(swapaxes(a, -1, -2), expand_dims(g, -1)), -1)
+        gb = squeeze(matmul(_mT(a), expand_dims(g, -1)), -1)
     else:
-        gb = matmul(swapaxes(a, -1, -2), g)
+        gb = matmul(_mT(a), g)
     return sum_to(gb, nb, _shape(b))
 
 

@@ -25,7 +25,7 @@ from .errors import (
     OutputTypeError,
     ShapeMismatchError,
 )
-from .tensor import CONST, Tensor, _box, backward_pass, leaf, new_trace
+from .graph import CONST, Tensor, _box, backward_pass, leaf, new_trace
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd",

@@ -21,6 +21,7 @@ import numpy as _np
 
 from .. import ops as _ops
 from ..backend import xp as _xp
+from ..graph import Tensor as _Tensor
 from ..ops import *  # noqa: F403
 from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow builtins)
     abs,
@@ -33,7 +34,6 @@ from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow
     round,
     sum,
 )
-from ..tensor import Tensor as _Tensor
 from . import linalg  # noqa: F401
 
 

@@ -347,6 +347,13 @@ def op_error(name: str, args, kw, exc: Exception) -> OpError:
     return OpError(f"{name}({shown}{kws}): {exc}")
 
 
+def _doc(fwd, name: str, kind: str) -> str:
+    # NumPy's own docstrings carry doctests of NumPy's: point to them instead.
+    if getattr(fwd, "__module__", "").startswith("gradkit") and fwd.__doc__:
+        return fwd.__doc__
+    return f"{kind} ``numpy.{name}``; see NumPy's documentation for the arguments."
+
+
 def primitive(fwd, name: str | None = None):
     """Make a differentiable primitive from a NumPy-level forward function.
 
@@ -368,7 +375,7 @@ def primitive(fwd, name: str | None = None):
 
     prim.__name__ = name
     prim.__qualname__ = name
-    prim.__doc__ = fwd.__doc__
+    prim.__doc__ = _doc(fwd, name, "Differentiable")
     prim.fwd = fwd
     prim.vjps = ()
     prim.joint = None
@@ -449,7 +456,7 @@ def nondifferentiable(fwd, name: str | None = None):
 
     nd.__name__ = name
     nd.__qualname__ = name
-    nd.__doc__ = fwd.__doc__
+    nd.__doc__ = _doc(fwd, name, "Non-differentiable (no gradient flows through it)")
     return nd
 
 
