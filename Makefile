@@ -24,9 +24,14 @@ test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest src tests
 
-bench: $(VENV)/.test-installed
-	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) bench/autodiff.py
+# The peers (PyTorch, autograd) live in their own environment, never in the test run.
+.venv-bench/bin/python:
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet --upgrade pip
+	.venv-bench/bin/python -m pip install --quiet -e '.[bench]'
+
+bench: .venv-bench/bin/python
+	.venv-bench/bin/python bench/autodiff.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache .hypothesis
