@@ -101,3 +101,11 @@ def test_repr():
     x = gk.tensor([1.0, 2.0], requires_grad=True)
     assert repr(x) == "Tensor([1., 2.], requires_grad=True)"
     assert "grad_fn=multiply" in repr(x * 2.0)
+
+
+def test_iteration_and_unpacking_keep_the_graph():
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    a, b = x
+    (a * b).backward()
+    assert onp.array_equal(x.grad.numpy(), [2.0, 1.0])
+    assert gk.grad(lambda v: sum(e**2 for e in v))(onp.array([1.0, 3.0])).tolist() == [2.0, 6.0]

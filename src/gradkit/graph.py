@@ -136,6 +136,10 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
     # -- conversion ---------------------------------------------------------------------
     def numpy(self):
         """The value as a NumPy array (no gradient information)."""
