@@ -109,3 +109,16 @@ def test_iteration_and_unpacking_keep_the_graph():
     (a * b).backward()
     assert onp.array_equal(x.grad.numpy(), [2.0, 1.0])
     assert gk.grad(lambda v: sum(e**2 for e in v))(onp.array([1.0, 3.0])).tolist() == [2.0, 6.0]
+
+
+def test_data_assignment_updates_a_leaf_in_place():
+    w = gk.tensor(onp.ones(2, dtype=onp.float32), requires_grad=True)
+    (w * 2.0).sum().backward()
+    w.data = w.data - 0.5 * w.grad.numpy()
+    assert w.data.dtype == onp.float32 and w.data.tolist() == [0.0, 0.0]
+    try:
+        w.data = onp.ones(3)
+    except gk.GradkitError as e:
+        assert "shape (3,)" in str(e)
+    else:
+        raise AssertionError("expected a shape error")

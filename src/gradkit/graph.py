@@ -116,6 +116,23 @@ class Tensor:
         return self._prim is None
 
     @property
+    def data(self):
+        """The value as a plain array; assigning replaces it in place (same shape),
+        which is how optimisers update parameters without recording anything."""
+        return raw(self)
+
+    @data.setter
+    def data(self, value) -> None:
+        if self._prim is not None:
+            raise GradkitError("Tensor.data: only leaf tensors can be assigned to")
+        new = xp.asarray(raw(value))
+        old = self._value
+        if type(old) is Tensor or new.shape != xp.shape(old):
+            raise GradkitError(f"Tensor.data: new value has shape {new.shape}, the tensor "
+                               f"has shape {xp.shape(old)}")
+        self._value = new.astype(old.dtype, copy=False)
+
+    @property
     def grad(self):
         """Accumulated gradient of a leaf tensor after ``.backward()`` (None before)."""
         try:
