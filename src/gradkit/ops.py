@@ -175,6 +175,8 @@ def _power_rule_base(g, ans, x, y):
 
 
 def _power_rule_exp(g, ans, x, y):
+    if isinstance(x, int | float):  # a Python base: a weak scalar keeps g's dtype
+        return _ub(g * (ans * (math.log(x) if x > 0 else 0.0)), g, ans, y)
     positive_x = x > 0
     safe = where(positive_x, x, 1.0)
     return _ub(g * (ans * where(positive_x, log(safe), 0.0)), g, ans, y)
@@ -998,10 +1000,15 @@ def _einsum_joint(g, node):
         kept = "".join(c for c in target if c in present)
         spec = ",".join(["..." + out] + others) + "->..." + kept
         ct = einsum(spec, g, *[ops[j] for j in range(len(ops)) if j != i])
+        nb = _nb(g, node._value)
+        batch = _shape(g)[:nb]
+        shape = _shape(ops[i])
+        dims = dict(zip(target, shape))
+        widened = tuple(nb + k for k, c in enumerate(kept)
+                        if dims[c] == 1 and _shape(ct)[nb + k] != 1)
+        if widened:  # an operand's size-1 "..." axis was broadcast: sum it back
+            ct = sum(ct, axis=widened, keepdims=True)
         if kept != target:
-            nb = _nb(g, node._value)
-            batch = _shape(g)[:nb]
-            shape = _shape(ops[i])
             ct = reshape(ct, batch + tuple(shape[k] if c in present else 1
                                            for k, c in enumerate(target)))
             ct = broadcast_to(ct, batch + shape)
@@ -1065,6 +1072,13 @@ def sliding_window_view(x, window_shape, axis=None):
     if len(axes) != len(window_shape):
         raise GradkitError(f"sliding_window_view: {len(window_shape)} window sizes for "
                            f"{len(axes)} axes")
+    if len(set(axes)) != len(axes):
+        # NumPy allows an axis twice; windows of windows along it are the same thing, and
+        # each single-axis step has a plain rule. Each step appends one window axis at
+        # the end, so the axis is counted from the end of the current array.
+        for k, (ax, w) in enumerate(zip(axes, window_shape)):
+            x = _windows(x, (w,), (ax % nd - nd - k,))
+        return x
     return _windows(x, window_shape, axes)
 
 
