@@ -60,3 +60,13 @@ def test_stop_gradient():
     f = lambda x: x**2 + gk.stop_gradient(x**3)
     assert gk.grad(f)(2.0) == 4.0
     assert gk.grad(gk.grad(lambda x: x * gk.stop_gradient(x)))(3.0) == 0.0
+
+
+def test_custom_vjp_with_wrong_cotangent_shape_is_caught():
+    @gk.custom_vjp
+    def f(x):
+        return x * 2.0
+
+    f.defvjp(lambda x: (x * 2.0, None), lambda r, g: (np.reshape(2.0 * g, (1,) + g.shape),))
+    with pytest.raises(gk.ShapeMismatchError, match=r"shape \(1, 2\) for argument 0"):
+        gk.grad(lambda x: np.sum(f(x)))(onp.ones(2))

@@ -77,7 +77,13 @@ def check_vjp(f, args, atol, rtol, eps, rng, what="VJP"):
     tangents = _random_like(args, rng)
     out, f_vjp = vjp(f, *args)
     cotangent = _random_like(out, rng)
-    computed = _inner(tangents, f_vjp(cotangent))
+    grads = f_vjp(cotangent)
+    for k, (gr, a) in enumerate(zip(tree_flatten(grads)[0], tree_flatten(args)[0])):
+        if xp.shape(raw(gr)) != xp.shape(raw(a)):
+            raise GradientCheckError(f"{what}: the cotangent of input leaf {k} has shape "
+                                     f"{xp.shape(raw(gr))}, the input has shape "
+                                     f"{xp.shape(raw(a))}")
+    computed = _inner(tangents, grads)
     expected = _inner(cotangent, _numerical_jvp(f, args, tangents, eps))
     _compare(xp.asarray(expected), xp.asarray(computed), atol, rtol, what)
 

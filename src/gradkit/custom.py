@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from . import ops
 from .backend import xp
-from .errors import GradkitError
+from .errors import GradkitError, ShapeMismatchError
 from .graph import CONST, EAGER, Tensor, _box, raw
 from .tree import tree_map
 
@@ -95,10 +95,15 @@ class custom_vjp:
             cts = tuple(ops.reshape(ops.stack([p[i] for p in per]), lead + ops._shape(per[0][i]))
                         for i in range(len(per[0])))
         out = []
+        batch = ops._shape(g)[:nb]
         for i, p in node._parents:
             ct = cts[i]
             if ct is None:
-                ct = xp.zeros(ops._shape(g)[:nb] + p.shape, dtype=p.dtype)
+                ct = xp.zeros(batch + p.shape, dtype=p.dtype)
+            elif ops._shape(ct) != batch + p.shape:
+                raise ShapeMismatchError(
+                    f"custom_vjp {self.__name__}: bwd returned a cotangent of shape "
+                    f"{ops._shape(ct)[nb:]} for argument {i}, which has shape {p.shape}")
             out.append(ct)
         return out
 
