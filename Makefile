@@ -10,7 +10,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.demo-installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[recipes]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(PY)
@@ -19,6 +19,7 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/gradkit demo
+	$(VENV)/bin/gradkit run diagnosis
 
 test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests bench

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-RECIPES: dict = {}  # filled as recipes land: name -> callable(args) -> int
+KNOWN_RECIPES = ("diagnosis", "mlp", "cnn")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +30,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _recipes() -> dict:
+    try:
+        from .recipes import RECIPES
+    except ImportError as e:  # the optional extra is missing
+        sys.stderr.write(f"gradkit: recipes need the 'recipes' extra ({e.name} is missing): "
+                         f"pip install 'gradkit[recipes]'\n")
+        raise SystemExit(2) from e
+    return RECIPES
+
+
+def _run_recipe(args) -> int:
+    recipes = _recipes()
+    if args.name not in recipes:
+        sys.stderr.write(f"gradkit: unknown recipe '{args.name}' "
+                         f"(known: {', '.join(sorted(recipes))})\n")
+        return 2
+    if args.epochs is not None and args.epochs < 1:
+        sys.stderr.write(f"gradkit: --epochs must be at least 1, got {args.epochs}\n")
+        return 2
+    from .errors import GradkitError
+
+    try:
+        recipes[args.name](epochs=args.epochs, seed=args.seed, out=args.out,
+                           resume=args.resume)
+    except GradkitError as e:
+        sys.stderr.write(f"gradkit run {args.name}: {e}\n")
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -39,11 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         demo()
         return 0
     if args.command == "run":
-        if args.name not in RECIPES:
-            known = ", ".join(sorted(RECIPES)) or "none yet"
-            sys.stderr.write(f"gradkit: unknown recipe '{args.name}' (known: {known})\n")
-            return 2
-        return RECIPES[args.name](args)
+        return _run_recipe(args)
     parser.print_help()
     return 0
 
