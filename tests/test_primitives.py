@@ -1239,3 +1239,20 @@ def test_sliding_window_view_repeated_axis(window):
         x, window, axis=(0,) * len(window)))
     np.testing.assert_allclose(gk.jacobian(f)(x), gk.jacobian(f, mode="fwd")(x))
     gk.check_grads(f, (x,), order=2)
+
+
+@pytest.mark.parametrize("xshape, window, axis", [
+    ((7,), (3,), None), ((5,), (5,), None), ((4, 9), (2, 4), None), ((6, 5, 3), (3, 2), (0, 1)),
+    ((3, 8, 8, 4), (3, 3), (1, 2)), ((2, 5, 7), (2, 6), (1, 2)), ((9, 4), (2,), (0,)),
+])
+def test_sliding_window_adjoint_identity(xshape, window, axis):
+    # <windows(x), y> == <x, windows^T(y)> for random x, y: the backward is the exact adjoint.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(xshape)
+    out, pull = gk.vjp(lambda v: gnp.sliding_window_view(v, window, axis=axis), x)
+    y = rng.standard_normal(out.shape)
+    (xt,) = pull(y)
+    assert np.vdot(out, y) == pytest.approx(np.vdot(x, xt), rel=1e-12)
+    batched = np.stack([y, 2 * y])
+    jac = gk.jacobian(lambda v: gnp.sliding_window_view(v, window, axis=axis))(x)
+    assert np.allclose(np.tensordot(batched, jac, axes=out.ndim), [xt, 2 * xt], rtol=1e-12)

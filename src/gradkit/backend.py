@@ -6,9 +6,10 @@ without touching each derivative rule.
 """
 
 import numpy as xp
+from numpy.lib.stride_tricks import as_strided
 from numpy.lib.stride_tricks import sliding_window_view as _sliding_window_view
 
-__all__ = ["xp", "sliding_window_view", "ndarray", "shape_of", "ndim_of"]
+__all__ = ["xp", "sliding_window_view", "as_strided", "ndarray", "shape_of", "ndim_of"]
 
 ndarray = xp.ndarray
 sliding_window_view = _sliding_window_view

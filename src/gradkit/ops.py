@@ -15,8 +15,8 @@ import builtins
 import itertools
 import math
 
+from .backend import as_strided, xp
 from .backend import sliding_window_view as _np_windows
-from .backend import xp
 from .errors import GradkitError
 from .graph import defvjp, nondifferentiable, primitive, raw
 
@@ -327,7 +327,8 @@ def _extremum_rule(g, ans, x, axis=None, keepdims=False):
     xs = _shape(x)
     xr = raw(x)
     hit = xr == raw(_expand_value(ans, xs, axis, keepdims)) if not keepdims else xr == raw(ans)
-    share = (hit / xp.sum(hit, axis=axis, keepdims=True)).astype(_dtype(x), copy=False)
+    with xp.errstate(invalid="ignore"):  # a NaN input ties with nothing: 0/0 -> NaN share
+        share = (hit / xp.sum(hit, axis=axis, keepdims=True)).astype(_dtype(x), copy=False)
     return _expand(g, ans, xs, axis, keepdims) * share
 
 
@@ -1040,18 +1041,35 @@ def _windows_rule(g, ans, x, window_shape, axes):
 
 
 def _unwindow_fwd(g, window_shape, axes, xshape):
-    # Add each window offset back with one slice per kernel position: a loop over the
-    # k*k offsets, never over pixels.
+    """Add every window back where it came from: the adjoint of sliding_window_view.
+
+    A loop over kernel offsets, never over pixels. Along the last window axis, windows
+    that start ``w`` apart cover adjacent, disjoint stretches, so one addition per residue
+    ``r`` puts back all ``w`` offsets at once through a (starts, w) view of the output:
+    long contiguous runs instead of ``w`` short strided ones.
+    """
     g = xp.asarray(g)
-    nw = len(window_shape)
-    nb = g.ndim - nw - len(xshape)
-    out = xp.zeros(g.shape[:nb] + xshape, dtype=g.dtype)
     nd = len(xshape)
-    for offs in itertools.product(*(range(w) for w in window_shape)):
-        target = [slice(None)] * nd
-        for ax, o, w in zip(axes, offs, window_shape):
-            target[ax] = slice(o, o + xshape[ax] - w + 1)
-        out[(Ellipsis, *target)] += g[(Ellipsis, *offs)]
+    nb = g.ndim - len(window_shape) - nd
+    out = xp.zeros(g.shape[:nb] + xshape, dtype=g.dtype)
+    last = nb + nd + axes[-1]  # the position of the last windowed axis, in out and in g
+    wl = window_shape[-1]
+    count = xshape[axes[-1]] - wl + 1
+    lead = [(nb + nd + ax, xshape[ax] - w + 1) for ax, w in zip(axes[:-1], window_shape)]
+    for offs in itertools.product(*(range(w) for w in window_shape[:-1])):
+        source = g[(Ellipsis, *offs, slice(None))]
+        target = [slice(None)] * out.ndim
+        for (ax, n), o in zip(lead, offs):
+            target[ax] = slice(o, o + n)
+        for r in range(builtins.min(wl, count)):
+            q = len(range(r, count, wl))
+            target[last] = slice(r, r + q * wl)
+            dst = out[tuple(target)]
+            st = dst.strides
+            dst = as_strided(dst, dst.shape[:last] + (q, wl) + dst.shape[last + 1:],
+                             st[:last] + (st[last] * wl, st[last]) + st[last + 1:])
+            src = source[(slice(None),) * last + (slice(r, None, wl),)]
+            dst += xp.moveaxis(src, -1, last + 1)
     return out
 
 
