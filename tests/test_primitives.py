@@ -1256,3 +1256,15 @@ def test_sliding_window_adjoint_identity(xshape, window, axis):
     batched = np.stack([y, 2 * y])
     jac = gk.jacobian(lambda v: gnp.sliding_window_view(v, window, axis=axis))(x)
     assert np.allclose(np.tensordot(batched, jac, axes=out.ndim), [xt, 2 * xt], rtol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [4096, 4099, 36864])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tall_column_sum_fast_path(rows, dtype):
+    x = np.random.default_rng(1).standard_normal((rows, 16)).astype(dtype)
+    got = gnp.sum(x, axis=0)
+    assert got.dtype == dtype and got.shape == (16,)
+    np.testing.assert_allclose(got, x.astype(np.float64).sum(0),
+                               rtol=1e-12 if dtype == np.float64 else 1e-4, atol=1e-3)
+    (g,) = gk.vjp(lambda v: gnp.sum(v, axis=0), x)[1](np.ones(16, dtype))
+    assert np.array_equal(g, np.ones_like(x))

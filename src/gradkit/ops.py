@@ -251,11 +251,25 @@ def clip(a, a_min=None, a_max=None):
 # -- reductions ---------------------------------------------------------------------------
 
 
+def _column_sum(x):
+    """Sum over axis 0 of a tall, narrow C-contiguous matrix, in two short passes.
+
+    NumPy reduces such a matrix row by row over only a few columns at a time; folding
+    ``m`` rows into one long row first is several times faster (bias gradients).
+    """
+    r, k = x.shape
+    m = next(m for m in (16, 8, 4, 2, 1) if r % m == 0)
+    return x.reshape(r // m, m * k).sum(axis=0).reshape(m, k).sum(axis=0)
+
+
 def _reduction(method: str):
     # ndarray methods skip NumPy's function-dispatch layer: a few microseconds a call.
     def fwd(x, axis=None, keepdims=False):
         if not isinstance(x, xp.ndarray | xp.generic):
             x = xp.asarray(x)
+        if (method == "sum" and not keepdims and (axis == 0 or axis == (0,)) and x.ndim == 2
+                and x.shape[0] >= 4096 and x.shape[1] <= 64 and x.flags.c_contiguous):
+            return _column_sum(x)
         return getattr(x, method)(axis=axis, keepdims=keepdims)
 
     fwd.__name__ = method
