@@ -20,6 +20,8 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/gradkit demo
 	$(VENV)/bin/gradkit run diagnosis
+	$(VENV)/bin/gradkit run mlp
+	$(VENV)/bin/gradkit run cnn
 
 test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests bench

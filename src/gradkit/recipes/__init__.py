@@ -5,8 +5,10 @@ Each recipe is a function here, a ``gradkit run NAME`` command, a test, and a pa
 ``recipes`` extra (scikit-learn for the bundled data and baselines, matplotlib for plots).
 """
 
+from .cnn import cnn
 from .diagnosis import diagnosis, textbook_descent
+from .mlp import mlp
 
-__all__ = ["diagnosis", "textbook_descent", "RECIPES"]
+__all__ = ["diagnosis", "textbook_descent", "mlp", "cnn", "RECIPES"]
 
-RECIPES = {"diagnosis": diagnosis}
+RECIPES = {"diagnosis": diagnosis, "mlp": mlp, "cnn": cnn}

@@ -74,6 +74,7 @@ class RunDir:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2, sort_keys=True)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; metrics are for everyone to read
         os.replace(tmp, target)
         return target
 
