@@ -1,0 +1,239 @@
+"""Shared pieces of :mod:`gradkit.signal`: argument checks and edge-aware linear filters.
+
+A derivative of sampled data along one axis is a linear map with the same weights at
+every interior sample (a correlation with a kernel) and its own weights at the few
+samples near each end, where the kernel does not fit. :class:`EdgeFilter` holds those
+weights (plain NumPy constants) and applies them with gradkit operations, so that the
+result can be differentiated with respect to the samples.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from .. import numpy as gnp
+from ..backend import xp
+from ..errors import GradkitError
+from ..graph import raw
+
+__all__ = ["EdgeFilter", "as_samples", "check_axis", "check_int", "check_spacing",
+           "check_grid", "moved"]
+
+# Interior correlations use sliding windows and one matrix product while the windows
+# hold fewer elements than this; beyond it, one slice per kernel offset (no copy).
+_WINDOW_LIMIT = 4_000_000
+
+
+def as_samples(y, fn: str, name: str = "y", min_ndim: int = 1):
+    """``y`` as an array or Tensor of floats, after checking that every value is finite."""
+    value = raw(y)
+    if not isinstance(value, xp.ndarray | xp.generic):
+        try:
+            value = xp.asarray(value)
+        except (ValueError, TypeError) as e:
+            raise GradkitError(f"{fn}: {name} must be an array of numbers ({e})") from e
+        y = value
+    if value.dtype.kind not in "biuf":
+        raise GradkitError(f"{fn}: {name} must hold real numbers, got dtype {value.dtype}")
+    if value.ndim < min_ndim:
+        raise GradkitError(f"{fn}: {name} must have at least {min_ndim} dimension(s), got "
+                           f"shape {value.shape}")
+    if value.dtype.kind != "f":
+        value = value.astype(xp.float64)
+        y = value
+    bad = ~xp.isfinite(value)
+    if bad.any():
+        first = tuple(int(i) for i in xp.argwhere(bad)[0])
+        where = first[0] if len(first) == 1 else first
+        raise GradkitError(
+            f"{fn}: {name} contains NaN or inf ({int(bad.sum())} of {value.size} values, "
+            f"the first at index {where}); remove or interpolate them first")
+    return y
+
+
+def check_axis(axis, ndim: int, fn: str) -> int:
+    """``axis`` as a non-negative int, or a clear error."""
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise GradkitError(f"{fn}: axis must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise GradkitError(f"{fn}: axis={axis} is out of range for an array with {ndim} "
+                           f"dimension(s)")
+    return int(axis) % ndim
+
+
+def check_int(value, name: str, fn: str, low: int, high: int | None = None) -> int:
+    """An integer argument in ``[low, high]`` (``high`` None: unbounded)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise GradkitError(f"{fn}: {name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        span = f">= {low}" if high is None else f"between {low} and {high}"
+        raise GradkitError(f"{fn}: {name}={value} is out of range; it must be {span}")
+    return value
+
+
+def check_spacing(dx, fn: str) -> float:
+    """A finite, non-zero sample spacing."""
+    try:
+        h = float(raw(dx))
+    except (TypeError, ValueError) as e:
+        raise GradkitError(f"{fn}: dx must be a number (the sample spacing), got {dx!r}") from e
+    if not xp.isfinite(h) or h == 0.0:
+        raise GradkitError(f"{fn}: dx must be finite and non-zero, got {h}")
+    return h
+
+
+def check_grid(x, size: int, fn: str):
+    """Sample coordinates: 1-D, ``size`` finite values, strictly monotonic."""
+    x = xp.asarray(raw(x))
+    if x.dtype.kind not in "iuf" or x.ndim != 1:
+        raise GradkitError(f"{fn}: x must be a 1-D array of real coordinates, got dtype "
+                           f"{x.dtype} and shape {x.shape}")
+    if x.shape[0] != size:
+        raise GradkitError(f"{fn}: x has {x.shape[0]} coordinates but y has {size} samples "
+                           f"along the axis")
+    x = x.astype(xp.float64)
+    bad = ~xp.isfinite(x)
+    if bad.any():
+        raise GradkitError(f"{fn}: x contains NaN or inf (the first at index "
+                           f"{int(xp.argmax(bad))})")
+    step = xp.diff(x)
+    if size > 1 and not ((step > 0).all() or (step < 0).all()):
+        i = int(xp.argmax(step <= 0)) if step[0] > 0 else int(xp.argmax(step >= 0))
+        raise GradkitError(
+            f"{fn}: x must be strictly monotonic (sorted, without repeats), but x[{i}] = "
+            f"{x[i]!r} and x[{i + 1}] = {x[i + 1]!r}; sort x and y together first")
+    return x
+
+
+def moved(y, axis: int):
+    """``y`` with ``axis`` moved last (a no-op when it already is)."""
+    nd = len(raw(y).shape)
+    return y if axis == nd - 1 else gnp.moveaxis(y, axis, -1)
+
+
+def _cast(w, like):
+    return xp.asarray(w, dtype=xp.result_type(raw(like).dtype, xp.float32))
+
+
+class EdgeFilter:
+    """A linear map along the last axis: a kernel inside, dense rows near the ends.
+
+    Output sample ``i`` with ``h <= i < N - h`` is ``sum_k kernel[k] * y[i - h + k]``
+    (``h = len(kernel) // 2``). The first ``h`` outputs are ``left @ y[:n_left]`` and
+    the last ``h`` are ``right @ y[N - n_right:]``, where ``left`` and ``right`` are
+    given as a product of matrices (factored, so that the rows of a long polynomial
+    fit need not be formed).
+    """
+
+    def __init__(self, kernel, left: tuple, right: tuple):
+        self.kernel = xp.asarray(kernel, dtype=xp.float64)
+        self.h = (self.kernel.shape[0] - 1) // 2
+        self.left = tuple(xp.asarray(m, dtype=xp.float64) for m in left)
+        self.right = tuple(xp.asarray(m, dtype=xp.float64) for m in right)
+
+    @property
+    def n_left(self) -> int:
+        return self.left[-1].shape[1]
+
+    @property
+    def n_right(self) -> int:
+        return self.right[-1].shape[1]
+
+    def min_size(self) -> int:
+        return max(self.kernel.shape[0], self.n_left, self.n_right)
+
+    def scaled(self, factor: float) -> EdgeFilter:
+        return EdgeFilter(self.kernel * factor, (self.left[0] * factor,) + self.left[1:],
+                          (self.right[0] * factor,) + self.right[1:])
+
+    # -- with gradkit operations (the differentiable data path) ---------------------------
+    def __call__(self, y, axis: int = -1):
+        """Apply along ``axis`` of ``y`` (an array or a Tensor)."""
+        nd = len(raw(y).shape)
+        axis = axis % nd
+        z = moved(y, axis)
+        n = raw(z).shape[-1]
+        parts = []
+        if self.h:
+            parts.append(self._edge(gnp.getitem(z, (Ellipsis, slice(0, self.n_left))),
+                                    self.left, z))
+        parts.append(self._interior(z, n))
+        if self.h:
+            parts.append(self._edge(gnp.getitem(z, (Ellipsis, slice(n - self.n_right, n))),
+                                    self.right, z))
+        out = parts[0] if len(parts) == 1 else gnp.concatenate(parts, axis=-1)
+        return out if axis == nd - 1 else gnp.moveaxis(out, -1, axis)
+
+    @staticmethod
+    def _edge(block, factors, like):
+        for m in factors[::-1]:
+            block = gnp.matmul(block, _cast(m.T, like))
+        return block
+
+    def _interior(self, z, n):
+        s = self.kernel.shape[0]
+        m = n - s + 1
+        lead = raw(z).shape[:-1]
+        if s == 1:
+            return z * _cast(self.kernel[0], z)
+        if s > 16 and m * s * max(1, int(xp.prod(lead))) <= _WINDOW_LIMIT:
+            windows = gnp.sliding_window_view(z, s, axis=-1)
+            return gnp.matmul(windows, _cast(self.kernel, z))
+        out = None
+        for k, w in enumerate(self.kernel):
+            if w == 0.0:
+                continue
+            term = gnp.getitem(z, (Ellipsis, slice(k, k + m))) * _cast(w, z)
+            out = term if out is None else out + term
+        if out is None:
+            out = gnp.getitem(z, (Ellipsis, slice(0, m))) * _cast(0.0, z)
+        return out
+
+    # -- plain NumPy on constants (for choosing parameters) ------------------------------
+    def apply_numpy(self, y):
+        """Apply along the last axis of a plain float64 array, by FFT inside."""
+        n = y.shape[-1]
+        inner = correlate_valid(y, self.kernel)
+        if not self.h:
+            return inner
+        left = y[..., :self.n_left]
+        for m in self.left[::-1]:
+            left = left @ m.T
+        right = y[..., n - self.n_right:]
+        for m in self.right[::-1]:
+            right = right @ m.T
+        return xp.concatenate([left, inner, right], axis=-1)
+
+    def row_norms2(self, n: int):
+        """Squared Euclidean norm of each of the ``n`` rows (the noise gain per sample)."""
+        def block(factors):
+            if len(factors) == 1:
+                return (factors[0] ** 2).sum(axis=1)
+            first, rest = factors[0], factors[1:]
+            gram = rest[0]
+            for m in rest[1:]:
+                gram = gram @ m
+            gram = gram @ gram.T
+            return xp.einsum("ij,jk,ik->i", first, gram, first)
+
+        inner = xp.full(n - 2 * self.h, (self.kernel ** 2).sum())
+        if not self.h:
+            return inner
+        return xp.concatenate([block(self.left), inner, block(self.right)])
+
+
+def correlate_valid(y, kernel):
+    """``out[..., j] = sum_k kernel[k] * y[..., j + k]`` (the 'valid' part), plain NumPy."""
+    n = y.shape[-1]
+    s = kernel.shape[0]
+    if s <= 32:
+        m = n - s + 1
+        out = xp.zeros(y.shape[:-1] + (m,))
+        for k, w in enumerate(kernel):
+            if w != 0.0:
+                out += w * y[..., k:k + m]
+        return out
+    size = 1 << int(n + s - 2).bit_length()
+    spectrum = xp.fft.rfft(y, size) * xp.fft.rfft(kernel[::-1], size)
+    return xp.fft.irfft(spectrum, size)[..., s - 1:n]
