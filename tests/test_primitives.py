@@ -1268,3 +1268,30 @@ def test_tall_column_sum_fast_path(rows, dtype):
                                rtol=1e-12 if dtype == np.float64 else 1e-4, atol=1e-3)
     (g,) = gk.vjp(lambda v: gnp.sum(v, axis=0), x)[1](np.ones(16, dtype))
     assert np.array_equal(g, np.ones_like(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ashape, bshape, cshape", [
+    ((5, 3), (3, 4), (4,)), ((5, 3), (3, 4), (5, 4)), ((2, 5, 3), (3, 4), (1, 4)),
+    ((3,), (3, 4), ()),
+])
+def test_matmul_add(dtype, ashape, bshape, cshape):
+    rng = np.random.default_rng(4)
+    a, b, c = (rng.standard_normal(s).astype(dtype) for s in (ashape, bshape, cshape))
+    out = gnp.matmul_add(a, b, c)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, a @ b + c, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    if dtype == np.float64:
+        gk.check_grads(gnp.matmul_add, (a, b, c), order=2)
+    else:
+        grads = gk.grad(lambda *v: gnp.sum(gnp.matmul_add(*v) ** 2), argnums=(0, 1, 2))(a, b, c)
+        assert [g.dtype for g in grads] == [dtype] * 3
+        assert [g.shape for g in grads] == [ashape, bshape, cshape]
+
+
+def test_matmul_add_rejects_an_addend_that_widens_the_product():
+    with pytest.raises(gk.OpError, match="does not broadcast to the product's shape"):
+        gnp.matmul_add(np.ones((2, 3)), np.ones((3, 4)), np.ones((5, 2, 4)))
+    np.testing.assert_array_equal(  # a float64 addend on float32 operands: not in place
+        gnp.matmul_add(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32), np.ones(2)),
+        np.full((2, 2), 3.0))

@@ -912,6 +912,40 @@ def _matmul_rule_b(g, ans, a, b):
 matmul = _elementwise(xp.matmul, "matmul", _matmul_rule_a, _matmul_rule_b)
 
 
+def _matmul_add_fwd(a, b, c):
+    out = xp.matmul(a, b)
+    c = xp.asarray(c)
+    if xp.broadcast_shapes(xp.shape(out), c.shape) != xp.shape(out):
+        raise ValueError(f"the addend of shape {c.shape} does not broadcast to the product's "
+                         f"shape {xp.shape(out)}")
+    if isinstance(out, xp.ndarray) and xp.result_type(out, c) == out.dtype:
+        # In place: a fresh temporary for the sum costs page faults that, for large
+        # outputs, take longer than the addition itself.
+        out += c
+        return out
+    return out + c
+
+
+matmul_add = _elementwise(
+    _matmul_add_fwd, "matmul_add",
+    lambda g, ans, a, b, c: _matmul_rule_a(g, ans, a, b),
+    lambda g, ans, a, b, c: _matmul_rule_b(g, ans, a, b),
+    lambda g, ans, a, b, c: _ub(g, g, ans, c))
+matmul_add.__doc__ = """``a @ b + c`` in one primitive (as ``torch.addmm``).
+
+The addend is added in place into the product, so a layer's output costs one array, not
+two (for large outputs the second array's page faults cost more than the addition).
+
+Examples
+--------
+>>> import numpy as np
+>>> import gradkit.numpy as gnp
+>>> gnp.matmul_add(np.eye(2), np.ones((2, 3)), np.arange(3.0))
+array([[1., 2., 3.],
+       [1., 2., 3.]])
+"""
+
+
 def tensordot(a, b, axes=2):
     """Tensor dot product, as ``numpy.tensordot`` (built from transpose and matmul)."""
     na, nb = _ndim(a), _ndim(b)

@@ -120,8 +120,9 @@ def linear(x, weight, bias=None):
     array([[ 3.5, 11.5],
            [ 3.5, 11.5]])
     """
-    out = gnp.matmul(x, gnp.transpose(weight))
-    return out if bias is None else out + bias
+    if bias is None:
+        return gnp.matmul(x, gnp.transpose(weight))
+    return gnp.matmul_add(x, gnp.transpose(weight), bias)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -179,9 +180,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         windows = windows[:, ::sh, ::sw, :, ::dh, ::dw]
     cols = gnp.reshape(gnp.transpose(windows, (0, 1, 2, 4, 5, 3)), (n * ho * wo, kh * kw * c))
     wmat = gnp.reshape(gnp.transpose(weight, (2, 3, 1, 0)), (kh * kw * c, f))
-    out = gnp.matmul(cols, wmat)
-    if bias is not None:
-        out = out + bias
+    out = gnp.matmul(cols, wmat) if bias is None else gnp.matmul_add(cols, wmat, bias)
     return gnp.transpose(gnp.reshape(out, (n, ho, wo, f)), (0, 3, 1, 2))
 
 
