@@ -19,34 +19,25 @@ shows "n/a", one whose call raises shows "error", one whose result disagrees wit
 hand-written NumPy shows "WRONG" (details are printed under the table).
 """
 
-import os
-import sys
+import _harness
 
-# Must run before NumPy (and so OpenBLAS) or PyTorch is loaded: pin every thread pool to 1
-# thread, and drop the OpenBLAS overrides that some machines set for old OpenBLAS builds,
-# since they make a current NumPy pick slow kernels. OpenBLAS reads them when it loads, so
-# the process re-executes itself without them to be certain no library saw them.
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-_BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-_REEXEC_MARK = "GRADKIT_BENCH_REMOVED_ENV"
+_harness.prepare_environment()  # before NumPy or PyTorch is imported
 
-for _var in _THREAD_VARS:
-    os.environ[_var] = "1"
-_removed = [f"{v}={os.environ.pop(v)}" for v in _BLAS_OVERRIDES if v in os.environ]
-if _removed:
-    os.environ[_REEXEC_MARK] = " ".join(_removed)
-    sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
-
-import argparse  # noqa: E402
-import importlib.metadata  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 import traceback  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from _harness import (  # noqa: E402
+    CheckError,
+    TimingConfig,
+    assert_close,
+    dtypes_of,
+    fmt_ms,
+    fmt_ratio,
+    last_lines,
+    median_ms,
+)
 
 IMPORT_ERRORS: dict[str, str] = {}
 
@@ -54,11 +45,7 @@ try:
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # only allowed before any inter-op work has started
-        pass
+    _harness.limit_torch_threads(torch)
 except ImportError as exc:
     torch = None
     IMPORT_ERRORS["PyTorch"] = repr(exc)
@@ -77,72 +64,10 @@ except Exception as exc:  # the package may be half-written: report any failure,
     gk = gnp = None
     IMPORT_ERRORS["gradkit"] = "".join(traceback.format_exception_only(exc)).strip()
 
-try:
-    import threadpoolctl
-except ImportError:
-    threadpoolctl = None
-
-
-# --------------------------------------------------------------------------------------
-# Timing and checking helpers
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class TimingConfig:
-    min_time: float = 0.3  # seconds of timed calls per cell
-    min_repeats: int = 5
-    max_repeats: int = 20_000
-    warmup_time: float = 0.1  # seconds of untimed calls first
-    min_warmup: int = 3
-
-
-def median_ms(fn: Callable[[], object], cfg: TimingConfig) -> float:
-    """Median wall time of ``fn()`` in milliseconds, after warm-up calls."""
-    start = time.perf_counter()
-    for i in range(cfg.max_repeats):
-        fn()
-        if i + 1 >= cfg.min_warmup and time.perf_counter() - start >= cfg.warmup_time:
-            break
-    times: list[float] = []
-    total = 0.0
-    while len(times) < cfg.max_repeats and (len(times) < cfg.min_repeats or total < cfg.min_time):
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        times.append(dt)
-        total += dt
-    return statistics.median(times) * 1e3
-
-
-class CheckError(AssertionError):
-    """A library's result disagrees with the hand-written NumPy one."""
-
-
-def _leaves(tree) -> list[np.ndarray]:
-    if isinstance(tree, list | tuple):
-        return [leaf for item in tree for leaf in _leaves(item)]
-    if isinstance(tree, dict):
-        return [leaf for key in sorted(tree) for leaf in _leaves(tree[key])]
-    return [np.asarray(tree)]
-
-
-def assert_close(got, want, rtol: float) -> None:
-    """Each leaf of ``got`` equals that of ``want`` up to ``rtol`` times the leaf's max-abs."""
-    got_leaves, want_leaves = _leaves(got), _leaves(want)
-    if len(got_leaves) != len(want_leaves):
-        raise CheckError(f"{len(got_leaves)} result arrays, expected {len(want_leaves)}")
-    for i, (g, w) in enumerate(zip(got_leaves, want_leaves)):
-        if g.shape != w.shape:
-            raise CheckError(f"result {i}: shape {g.shape}, expected {w.shape}")
-        scale = max(float(np.max(np.abs(w), initial=0.0)), 1e-30)
-        err = float(np.max(np.abs(g.astype(np.float64) - w), initial=0.0)) / scale
-        if not err <= rtol:
-            raise CheckError(f"result {i}: max error {err:.2e} of max |value|, tolerance {rtol}")
-
-
-def dtypes_of(tree) -> set[str]:
-    return {str(leaf.dtype) for leaf in _leaves(tree)}
+FULL_TIMING = TimingConfig(min_time=0.3, min_repeats=5, max_repeats=20_000, warmup_time=0.1,
+                           min_warmup=3)
+QUICK_TIMING = TimingConfig(min_time=0.05, min_repeats=3, max_repeats=20_000, warmup_time=0.01,
+                            min_warmup=1)
 
 
 # --------------------------------------------------------------------------------------
@@ -392,12 +317,8 @@ LIBRARY_OF = {PTV: PT}
 
 
 @dataclass
-class Case:
-    name: str
-    rtol: float
-    setups: dict[str, Callable[[], tuple]]  # column -> () -> (result to check, timed fn)
+class Case(_harness.Case):
     torch_ratio_column: str = PT
-    cells: dict[str, float | str] = field(default_factory=dict)
 
 
 def build_cases() -> list[Case]:
@@ -434,11 +355,6 @@ def build_cases() -> list[Case]:
     return cases
 
 
-def last_lines(exc: BaseException, n: int = 6) -> str:
-    lines = "".join(traceback.format_exception(exc)).rstrip().splitlines()
-    return "\n".join("      " + line for line in lines[-n:])
-
-
 def run_case(case: Case, cfg: TimingConfig, notes: list[str]) -> None:
     reference, ref_fn = case.setups[NP]()
     for column in COLUMNS:
@@ -468,16 +384,6 @@ def run_case(case: Case, cfg: TimingConfig, notes: list[str]) -> None:
         print(f"  {case.name:<36} {column:<12} {check:<31} {case.cells[column]:10.3f} ms")
 
 
-def fmt_ms(cell: float | str) -> str:
-    return f"{cell:.3f}" if isinstance(cell, float) else cell
-
-
-def fmt_ratio(num: float | str, den: float | str) -> str:
-    if isinstance(num, float) and isinstance(den, float):
-        return f"{num / den:.2f}x"
-    return "-"
-
-
 def print_table(cases: list[Case]) -> None:
     headers = ["case", *COLUMNS, "gk/NumPy", "gk/PyTorch", "gk/autograd"]
     rows = []
@@ -489,16 +395,7 @@ def print_table(cases: list[Case]) -> None:
             fmt_ratio(c[GK], c[AG]),
         ]
         rows.append([case.name, *(fmt_ms(c[col]) for col in COLUMNS), *ratios])
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        return "  ".join([first, *(s.rjust(w) for s, w in zip(cells[1:], widths[1:]))])
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
+    _harness.print_rows(headers, rows)
 
 
 def print_per_op(cases: list[Case]) -> None:
@@ -521,63 +418,27 @@ def print_per_op(cases: list[Case]) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def version_of(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def print_environment(cfg: TimingConfig) -> None:
-    if os.environ.get(_REEXEC_MARK):
-        print(f"removed {os.environ[_REEXEC_MARK]} from the environment and re-executed, so that")
-        print("  OpenBLAS loaded without them (they make current NumPy pick slow kernels)")
-    print(f"Python {sys.version.split()[0]}, NumPy {np.__version__}")
-    for name, dist in ((PT, "torch"), (AG, "autograd"), (GK, "gradkit")):
-        status = IMPORT_ERRORS.get(name)
-        print(f"{name}: {version_of(dist) if status is None else 'n/a (' + status + ')'}")
-    threads = ", ".join(f"{v}={os.environ[v]}" for v in _THREAD_VARS)
-    torch_threads = f", torch.get_num_threads()={torch.get_num_threads()}" if torch else ""
-    print(f"all libraries on 1 thread: {threads}{torch_threads}")
-    if threadpoolctl is not None:
-        for pool in threadpoolctl.threadpool_info():
-            extra = f", architecture {pool['architecture']}" if "architecture" in pool else ""
-            print(
-                f"  threadpoolctl: {pool['internal_api']} {pool.get('version')}"
-                f" ({os.path.basename(pool['filepath'])}), {pool['num_threads']} thread(s){extra}"
-            )
-    print(
+    _harness.print_environment(
+        ((PT, "torch"), (AG, "autograd"), (GK, "gradkit")),
+        IMPORT_ERRORS,
+        torch,
         f"timing: time.perf_counter, warm-up >= {cfg.warmup_time} s, then repeats until"
-        f" >= {cfg.min_time} s and >= {cfg.min_repeats} calls; cells are medians in ms\n"
+        f" >= {cfg.min_time} s and >= {cfg.min_repeats} calls; cells are medians in ms\n",
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rougher numbers)")
-    args = parser.parse_args()
-    cfg = TimingConfig(min_time=0.05, min_repeats=3, warmup_time=0.01, min_warmup=1)
-    if not args.quick:
-        cfg = TimingConfig()
+    quick = _harness.quick_requested(description=__doc__.splitlines()[0])
+    cfg = QUICK_TIMING if quick else FULL_TIMING
 
     print_environment(cfg)
-    notes: list[str] = []
     cases = build_cases()
-    started = time.perf_counter()
-    for case in cases:
-        run_case(case, cfg, notes)
-    print(f"\n(measured in {time.perf_counter() - started:.0f} s)\n")
+    notes = _harness.run_cases(cases, run_case, cfg)
     print_table(cases)
     print_per_op(cases)
-    if notes:
-        print("\nnotes:")
-        for note in notes:
-            print(f"  - {note}")
+    _harness.print_notes(notes)
 
 
 if __name__ == "__main__":
-    if threadpoolctl is not None:
-        with threadpoolctl.threadpool_limits(limits=1):
-            main()
-    else:
-        main()
+    _harness.run_single_threaded(main)
