@@ -26,57 +26,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy import special
 
 from gradkit.numeric import derivative
+from gradkit.numeric.suite import accuracy_suite
 
-
-def _rational(x):
-    return (x**3 - 2 * x + 1) / (x**2 + x + 1)
-
-
-def _rational_d1(x):
-    num, den = x**3 - 2 * x + 1, x**2 + x + 1
-    return ((3 * x**2 - 2) * den - num * (2 * x + 1)) / den**2
-
-
-def _rational_d2(x):
-    num, den = x**3 - 2 * x + 1, x**2 + x + 1
-    n1, d1, n2, d2 = 3 * x**2 - 2, 2 * x + 1, 6 * x, 2.0
-    return (n2 * den**2 - 2 * n1 * den * d1 - num * den * d2 + 2 * num * d1**2) / den**3
-
-
-_C = 2 / np.sqrt(np.pi)
-
-# name: (f, f', f'', points) -- the same suite as tests/test_numeric.py.
-SUITE = {
-    "exp": (np.exp, np.exp, np.exp, [-2, -0.5, 0, 1, 5]),
-    "log": (np.log, lambda x: 1 / x, lambda x: -1 / x**2, [0.1, 0.5, 1, 10, 100]),
-    "sin": (np.sin, np.cos, lambda x: -np.sin(x), [0, 0.5, 1.5, 3, 100]),
-    "1/(1+x^2)": (lambda x: 1 / (1 + x**2), lambda x: -2 * x / (1 + x**2) ** 2,
-                  lambda x: (6 * x**2 - 2) / (1 + x**2) ** 3, [-3, -1, 0, 0.5, 2]),
-    "x**2.5": (lambda x: x**2.5, lambda x: 2.5 * x**1.5, lambda x: 3.75 * x**0.5,
-               [0.01, 0.5, 1, 2, 10]),
-    "exp*sin": (lambda x: np.exp(x) * np.sin(x), lambda x: np.exp(x) * (np.sin(x) + np.cos(x)),
-                lambda x: 2 * np.exp(x) * np.cos(x), [-1, 0, 1, 2, 5]),
-    "tanh": (np.tanh, lambda x: 1 / np.cosh(x) ** 2,
-             lambda x: -2 * np.tanh(x) / np.cosh(x) ** 2, [-2, 0, 0.5, 1, 3]),
-    "erf": (special.erf, lambda x: _C * np.exp(-(x**2)), lambda x: -2 * x * _C * np.exp(-(x**2)),
-            [-1, 0, 0.5, 1, 2]),
-    "rational": (_rational, _rational_d1, _rational_d2, [-2, -0.5, 0, 1, 3]),
-    "exp(10x)": (lambda x: np.exp(10 * x), lambda x: 10 * np.exp(10 * x),
-                 lambda x: 100 * np.exp(10 * x), [-1, 0, 0.5, 1, 2]),
-    "sin(50x)": (lambda x: np.sin(50 * x), lambda x: 50 * np.cos(50 * x),
-                 lambda x: -2500 * np.sin(50 * x), [0, 0.1, 0.5, 1, 2]),
-    "1e-8x^3+1": (lambda x: 1e-8 * x**3 + 1, lambda x: 3e-8 * x**2, lambda x: 6e-8 * x,
-                  [0.1, 0.5, 1, 2, 5]),
-    "1/(x-1)": (lambda x: 1 / (x - 1), lambda x: -1 / (x - 1) ** 2, lambda x: 2 / (x - 1) ** 3,
-                [0.5, 0.8, 0.9, 0.95, 0.99]),
-    "sqrt": (np.sqrt, lambda x: 0.5 / np.sqrt(x), lambda x: -0.25 / x**1.5,
-             [1e-4, 1e-3, 1e-2, 0.1, 1]),
-    "gammaln": (special.gammaln, special.digamma, lambda x: special.polygamma(1, x),
-                [0.5, 1, 2.5, 5, 20]),
-}
+SUITE = accuracy_suite()  # name: (f, f', f'', points, accepts complex input)
 
 
 class Counted:
@@ -92,7 +46,7 @@ class Counted:
 
 
 def _cases():
-    for name, (f, d1, d2, points) in SUITE.items():
+    for name, (f, d1, d2, points, _) in SUITE.items():
         yield name, f, d1, d2, np.array(points, dtype=float)
 
 
