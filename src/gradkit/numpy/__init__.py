@@ -21,6 +21,8 @@ import numpy as _np
 
 from .. import ops as _ops
 from ..backend import xp as _xp
+from ..counting import *  # noqa: F403
+from ..elementwise import *  # noqa: F403
 from ..graph import Tensor as _Tensor
 from ..ops import *  # noqa: F403
 from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow builtins)
@@ -34,6 +36,9 @@ from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow
     round,
     sum,
 )
+from ..series import *  # noqa: F403
+from ..shaping import *  # noqa: F403
+from ..statistics import *  # noqa: F403
 from . import linalg  # noqa: F401
 
 

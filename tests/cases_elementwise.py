@@ -1,0 +1,1 @@
+"""Primitive cases: the elementwise functions of ``gradkit.elementwise``."""

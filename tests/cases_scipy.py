@@ -1,0 +1,1 @@
+"""Primitive cases: scipy."""
