@@ -478,6 +478,7 @@ def nondifferentiable(fwd, name: str | None = None):
     nd.__name__ = name
     nd.__qualname__ = name
     nd.__doc__ = _doc(fwd, name, "Non-differentiable (no gradient flows through it)")
+    nd.differentiable = False
     return nd
 
 
