@@ -15,6 +15,7 @@ from . import methods as _methods  # noqa: F401  (installs Tensor operators)
 from .check import check_grads
 from .custom import custom_vjp, stop_gradient
 from .errors import (
+    ConversionError,
     GradientCheckError,
     GradkitError,
     InputTypeError,
@@ -46,5 +47,5 @@ __all__ = [
     "elementwise_grad", "custom_vjp", "stop_gradient", "check_grads",
     "tree_flatten", "tree_unflatten", "tree_map",
     "GradkitError", "InputTypeError", "NonScalarOutputError", "OutputTypeError",
-    "ShapeMismatchError", "OpError", "NaNError", "GradientCheckError",
+    "ShapeMismatchError", "OpError", "NaNError", "GradientCheckError", "ConversionError",
 ]

@@ -9,6 +9,7 @@ __all__ = [
     "OpError",
     "NaNError",
     "GradientCheckError",
+    "ConversionError",
 ]
 
 
@@ -46,3 +47,12 @@ class NaNError(GradkitError, FloatingPointError):
 
 class GradientCheckError(GradkitError, AssertionError):
     """``check_grads`` found a derivative that disagrees with finite differences."""
+
+
+class ConversionError(GradkitError):
+    """A traced value was converted to a plain NumPy array or Python number.
+
+    Inside a transform that conversion would silently cut the value from the trace
+    and drop its derivative to zero, so gradkit refuses it (as JAX refuses to convert
+    a tracer and PyTorch refuses ``.numpy()`` on a tensor that requires grad).
+    """

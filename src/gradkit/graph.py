@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from operator import attrgetter
 
 from .backend import xp
-from .errors import GradkitError, NaNError, OpError
+from .errors import ConversionError, GradkitError, NaNError, OpError
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "primitive",
            "nondifferentiable", "raw"]
@@ -158,29 +158,64 @@ class Tensor:
             yield self[i]
 
     # -- conversion ---------------------------------------------------------------------
+    # A traced value converted to a plain array or number leaves the trace: its derivative
+    # would silently become zero. Those conversions raise instead; bool() stays allowed,
+    # so Python control flow on values works (as in JAX's grad).
+    def _refuse(self, what: str) -> None:
+        if self._trace > EAGER:
+            raise ConversionError(
+                f"{what} of a traced value inside a gradkit transform would drop its "
+                f"derivative; compute with gradkit.numpy functions instead of NumPy or "
+                f"math, or take gradkit.stop_gradient(x) and convert outside the transform")
+
     def numpy(self):
-        """The value as a NumPy array (no gradient information)."""
+        """The value as a NumPy array, without gradient information (as ``detach()``).
+
+        Refused for a traced value inside a transform (it would drop the derivative).
+        """
+        self._refuse("Tensor.numpy()")
         return raw(self)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        self._refuse("Tensor.item()")
         return raw(self).item()
+
+    def tolist(self):
+        """The value as nested Python lists of numbers (as ``ndarray.tolist``)."""
+        self._refuse("Tensor.tolist()")
+        return xp.asarray(raw(self)).tolist()
 
     def detach(self) -> Tensor:
         """A constant tensor with the same value, cut from every graph."""
         return Tensor(raw(self))
 
     def __array__(self, dtype=None, copy=None):
+        if self._trace >= EAGER:
+            if self._trace == EAGER:
+                raise ConversionError(
+                    "converting a Tensor that requires grad to a NumPy array (numpy.asarray, "
+                    "numpy.array or a NumPy function) would drop its gradient; use "
+                    "tensor.detach() (or tensor.numpy()) for the value, or gradkit.numpy "
+                    "functions to keep the gradient")
+            self._refuse("numpy.asarray (or another NumPy conversion)")
         value = xp.asarray(raw(self), dtype=dtype)
         return value.copy() if copy else value
 
     def __float__(self):
+        self._refuse("float()")
         return float(raw(self))
 
     def __int__(self):
+        self._refuse("int()")
         return int(raw(self))
 
+    def __complex__(self):
+        self._refuse("complex()")
+        return complex(raw(self))
+
     def __index__(self):
+        self._refuse("Using as an index (__index__)")
         return raw(self).__index__()
 
     def __bool__(self):
@@ -389,6 +424,12 @@ def primitive(fwd, name: str | None = None):
                 return _apply(prim, args, kw)
         try:
             return fwd(*args, **kw)
+        except ConversionError:
+            # A list or tuple of traced values: stack it into one traced array, retry.
+            lifted = lift_sequences(args, kw)
+            if lifted is None:
+                raise
+            return prim(*lifted[0], **lifted[1])
         except GradkitError:
             raise
         except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
@@ -446,12 +487,57 @@ def _apply(prim, args, kw):
         unboxed.append(a)
     # Below the top trace: recurse so lower traces record too; otherwise go straight
     # to NumPy.
-    value = prim(*unboxed, **kw) if nested else _call_fwd(prim, unboxed, kw)
+    try:
+        value = prim(*unboxed, **kw) if nested else _call_fwd(prim, unboxed, kw)
+    except ConversionError:
+        lifted = lift_sequences(args, kw)
+        if lifted is None:
+            raise
+        return prim(*lifted[0], **lifted[1])
     if _debug_nans:
         _check_nan(value, f"{prim.__name__}", "forward pass")
     if not parents:
         return value
     return _box(value, top, prim, tuple(parents), tuple(unboxed), kw or _EMPTY)
+
+
+def _holds_tensor(obj) -> bool:
+    if type(obj) is Tensor:
+        return True
+    if isinstance(obj, list | tuple):
+        for o in obj:
+            if _holds_tensor(o):
+                return True
+    return False
+
+
+def _raw_nested(obj):
+    if isinstance(obj, list | tuple) and _holds_tensor(obj):
+        return [_raw_nested(o) for o in obj]
+    return raw(obj)
+
+
+def lift_sequences(args, kw):
+    """Arguments with every list or tuple that holds Tensors stacked into one traced array.
+
+    None when there is no such sequence (the conversion error was about something else).
+    Called only after NumPy refused to convert a traced value, so it costs nothing on
+    the usual path.
+    """
+    from .ops import array_from_nested
+
+    changed = False
+
+    def lift(a):
+        nonlocal changed
+        if isinstance(a, list | tuple) and _holds_tensor(a):
+            changed = True
+            return array_from_nested(a)
+        return a
+
+    new_args = [lift(a) for a in args]
+    new_kw = {k: lift(v) for k, v in kw.items()}
+    return (new_args, new_kw) if changed else None
 
 
 def _call_fwd(prim, args, kw):
@@ -469,7 +555,10 @@ def nondifferentiable(fwd, name: str | None = None):
 
     def nd(*args, **kw):
         try:
-            return fwd(*[raw(a) for a in args], **kw)
+            return fwd(*[raw(a) for a in args], **{k: raw(v) for k, v in kw.items()})
+        except ConversionError:  # Tensors inside lists: their values, as for a bare Tensor
+            return nd(*[_raw_nested(a) for a in args],
+                      **{k: _raw_nested(v) for k, v in kw.items()})
         except GradkitError:
             raise
         except (ValueError, TypeError, IndexError) as e:

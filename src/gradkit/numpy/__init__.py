@@ -15,7 +15,7 @@ Examples
 True
 """
 
-import builtins as _builtins
+import functools as _functools
 
 import numpy as _np
 
@@ -23,7 +23,10 @@ from .. import ops as _ops
 from ..backend import xp as _xp
 from ..counting import *  # noqa: F403
 from ..elementwise import *  # noqa: F403
+from ..errors import ConversionError as _ConversionError
 from ..graph import Tensor as _Tensor
+from ..graph import _holds_tensor
+from ..graph import lift_sequences as _lift_sequences
 from ..ops import *  # noqa: F403
 from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow builtins)
     abs,
@@ -42,34 +45,41 @@ from ..statistics import *  # noqa: F403
 from . import linalg  # noqa: F401
 
 
-def array(obj, dtype=None, copy=True, ndmin=0):
-    """``numpy.array`` that keeps the gradient of Tensors nested in lists."""
-    if _contains_tensor(obj):
-        out = _stack_nested(obj)
-        return _ops.astype(out, dtype) if dtype is not None else out
-    if isinstance(obj, _Tensor):
-        return obj
-    return _xp.array(obj, dtype=dtype, copy=copy, ndmin=ndmin)
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
+    """``numpy.array`` that keeps the gradient of Tensors, also inside nested lists."""
+    if isinstance(object, _Tensor) or _holds_tensor(object):
+        out = _ops.array_from_nested(object) if not isinstance(object, _Tensor) else object
+        if dtype is not None:
+            out = _ops.astype(out, dtype)
+        if ndmin > _ops._ndim(out):
+            out = _ops.reshape(out, (1,) * (ndmin - _ops._ndim(out)) + _ops._shape(out))
+        return out
+    return _xp.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,
+                     like=like)
 
 
-def asarray(a, dtype=None):
-    if isinstance(a, _Tensor) or _contains_tensor(a):
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """``numpy.asarray`` that keeps the gradient of Tensors, also inside nested lists."""
+    if isinstance(a, _Tensor) or _holds_tensor(a):
         return array(a, dtype=dtype)
-    return _xp.asarray(a, dtype=dtype)
+    return _xp.asarray(a, dtype=dtype, order=order, device=device, copy=copy, like=like)
 
 
-def _contains_tensor(obj) -> bool:
-    if isinstance(obj, _Tensor):
-        return True
-    if isinstance(obj, list | tuple):
-        return _builtins.any(_contains_tensor(o) for o in obj)
-    return False
+def _traces_sequences(f):
+    """``f``, retried with lists of Tensors stacked into traced arrays when NumPy refused
+    to convert them (the primitives do the same by themselves)."""
 
+    @_functools.wraps(f)
+    def lifted(*args, **kw):
+        try:
+            return f(*args, **kw)
+        except _ConversionError:
+            new = _lift_sequences(args, kw)
+            if new is None:
+                raise
+            return f(*new[0], **new[1])
 
-def _stack_nested(obj):
-    if isinstance(obj, list | tuple):
-        return _ops.stack([_stack_nested(o) for o in obj])
-    return obj
+    return lifted
 
 
 def __getattr__(name):
@@ -78,3 +88,17 @@ def __getattr__(name):
     except AttributeError:
         raise AttributeError(f"module 'gradkit.numpy' has no attribute '{name}'") from None
 
+
+
+def _wrap_composites(namespace: dict) -> None:
+    # Primitives and non-differentiable wrappers lift sequences themselves; functions
+    # composed of them need the retry at their own entry, where they first read a shape.
+    for name, f in list(namespace.items()):
+        if (not name.startswith("_") and callable(f) and not isinstance(f, type)
+                and getattr(f, "__module__", "").startswith("gradkit")
+                and not hasattr(f, "fwd") and getattr(f, "differentiable", True)
+                and f is not array and f is not asarray):
+            namespace[name] = _traces_sequences(f)
+
+
+_wrap_composites(globals())
