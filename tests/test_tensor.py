@@ -122,3 +122,62 @@ def test_data_assignment_updates_a_leaf_in_place():
         assert "shape (3,)" in str(e)
     else:
         raise AssertionError("expected a shape error")
+
+
+def test_requires_grad_in_place_and_refusals():
+    t = gk.tensor([1.0, 2.0])
+    assert t.requires_grad_() is t and t.requires_grad
+    (t * t).sum().backward()
+    onp.testing.assert_array_equal(t.grad.numpy(), [2.0, 4.0])
+    assert not t.requires_grad_(False).requires_grad
+    with pytest.raises(gk.GradkitError, match="only floating-point"):
+        gk.tensor([1, 2]).requires_grad_()
+    w = gk.tensor([1.0], requires_grad=True)
+    with pytest.raises(gk.GradkitError, match="only leaf tensors"):
+        (w * 2).requires_grad_(False)
+
+
+def test_copy_clone_any_all_tolist():
+    w = gk.tensor([1.0, -2.0], requires_grad=True)
+    c = w.copy()
+    assert c is not w and c.requires_grad and not c.is_leaf
+    (c * c.clone()).sum().backward()
+    onp.testing.assert_array_equal(w.grad.numpy(), [2.0, -4.0])
+    assert bool((w > 0).any()) and not bool((w > 0).all())
+    assert w.tolist() == [1.0, -2.0] and isinstance(w.tolist()[0], float)
+
+
+def test_backward_retain_graph_inputs_and_create_graph():
+    a = gk.tensor(2.0, requires_grad=True)
+    b = gk.tensor(3.0, requires_grad=True)
+    y = a * b
+    y.backward(retain_graph=True)
+    y.backward(retain_graph=False)    # gradkit keeps every graph: a second call accumulates
+    assert a.grad.item() == 6.0 and b.grad.item() == 4.0
+    a.zero_grad()
+    b.zero_grad()
+    y.backward(inputs=[a])
+    assert a.grad.item() == 3.0 and b.grad is None
+    with pytest.raises(gk.GradkitError, match="create_graph=True is not supported"):
+        y.backward(create_graph=True)
+
+
+def test_register_hook_on_leaves_and_intermediates():
+    w = gk.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    h = w * 3
+    h.register_hook(lambda g: seen.append(g.tolist()))             # observe
+    handle = w.register_hook(lambda g: g * 10)                     # replace
+    (h * h).sum().backward()
+    assert seen == [[6.0, 12.0]]                                   # d/dh of sum(h^2) = 2h
+    onp.testing.assert_array_equal(w.grad.numpy(), [180.0, 360.0])  # 2h * 3 * 10
+    handle.remove()
+    w.zero_grad()
+    (w * 1.0).sum().backward()
+    onp.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])
+    with pytest.raises(gk.GradkitError, match="does not require grad"):
+        gk.tensor([1.0]).register_hook(print)
+    with pytest.raises(gk.GradkitError, match="returned shape"):
+        v = gk.tensor([1.0, 2.0], requires_grad=True)
+        v.register_hook(lambda g: onp.zeros(3))
+        v.sum().backward()

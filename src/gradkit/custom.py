@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 
 from . import ops
 from .backend import xp
 from .errors import GradkitError, ShapeMismatchError
 from .graph import CONST, EAGER, Tensor, _box, raw
-from .tree import tree_map
+from .tree import _LEAF, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_vjp", "stop_gradient"]
 
@@ -30,9 +31,11 @@ class custom_vjp:
     """Give a function a hand-written vector-Jacobian rule (as ``jax.custom_vjp``).
 
     ``fwd(*args)`` returns ``(output, residuals)``; ``bwd(residuals, g)`` returns a
-    tuple with one cotangent per positional argument (``None`` for none). Arguments
-    are arrays; the output is one array. Write ``bwd`` with ``gradkit.numpy`` so that
-    higher derivatives flow through it.
+    tuple with one cotangent per positional argument (``None`` for a zero one). The
+    output may be one array or a pytree of arrays (a tuple, list or dict); ``g`` then
+    has the same structure. Keyword arguments are bound to their positions by the
+    function's signature, as JAX does (keyword-only parameters are refused). Write
+    ``bwd`` with ``gradkit.numpy`` so that higher derivatives flow through it.
 
     Examples
     --------
@@ -50,18 +53,48 @@ class custom_vjp:
     """
 
     def __init__(self, fun: Callable):
+        if not callable(fun):
+            raise GradkitError(f"custom_vjp: expected a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.fwd: Callable | None = None
         self.bwd: Callable | None = None
         self.__name__ = getattr(fun, "__name__", "custom_vjp")
         self.vjps = ()
+        try:
+            self._signature = inspect.signature(fun)
+        except (TypeError, ValueError):  # a builtin without a signature: positional only
+            self._signature = None
+        self._npos = 0 if self._signature is None else sum(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            for p in self._signature.parameters.values())
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        if not callable(fwd) or not callable(bwd):
+            raise GradkitError(f"custom_vjp {self.__name__}: defvjp(fwd, bwd) needs two "
+                               f"functions")
         self.fwd = fwd
         self.bwd = bwd
 
-    def __call__(self, *args):
+    def _positional(self, args: tuple, kwargs: dict) -> tuple:
+        """Keyword arguments moved to their positions (the rule is per position)."""
+        if self._signature is None:
+            raise GradkitError(f"custom_vjp {self.__name__}: keyword arguments need a "
+                               f"function with a signature")
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise GradkitError(f"custom_vjp {self.__name__}: {e}") from None
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise GradkitError(f"custom_vjp {self.__name__}: keyword-only arguments "
+                               f"({', '.join(bound.kwargs)}) are not supported; make them "
+                               f"positional")
+        return bound.args
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or len(args) < self._npos:  # keywords or defaults to bind
+            args = self._positional(args, kwargs)
         top = CONST
         for a in args:
             if type(a) is Tensor and a._trace > top:
@@ -77,25 +110,36 @@ class custom_vjp:
         nested = any(type(u) is Tensor and u._trace > CONST for u in unboxed)
         # Nested traces below this one record this function as custom too (the value
         # by recursion); the residuals come from fwd at this level.
-        out, res = self.fwd(*unboxed)
+        fwd_out = self.fwd(*unboxed)
+        if not (isinstance(fwd_out, tuple) and len(fwd_out) == 2):
+            raise GradkitError(f"custom_vjp {self.__name__}: fwd must return a pair "
+                               f"(output, residuals), got {type(fwd_out).__name__}")
+        out, res = fwd_out
         if nested:
             out = self(*unboxed)
-        return _box(out, top, self, parents, (res,), {})
+        leaves, out_def = tree_flatten(out)
+        if out_def == _LEAF:
+            return _box(out, top, self, parents, (res, None), {})
+        # Several outputs: one node runs bwd; each output is a node that hands its
+        # cotangent to it, in its slot.
+        shapes = [(ops._shape(o), ops._dtype(o)) for o in leaves]
+        node = _box(None, top, self, parents, (res, (out_def, shapes)), {})
+        outs = [_box(o, top, _Slot(k, len(leaves), self.__name__), ((0, node),), (), {})
+                for k, o in enumerate(leaves)]
+        return tree_unflatten(out_def, outs)
 
     def joint(self, g, node):
-        res = node._args[0]
-        nb = len(ops._shape(g)) - len(ops._shape(node._value))
-        if nb == 0:
-            cts = self._bwd(res, g)
+        res, multi = node._args
+        if multi is None:
+            nb = len(ops._shape(g)) - len(ops._shape(node._value))
+            batch = ops._shape(g)[:nb]
+            cts = self._batched_bwd(res, g, nb, lambda ct: ct)
         else:
-            # A user's bwd need not know about batch axes: run it per basis vector.
-            lead = ops._shape(g)[:nb]
-            flat = ops.reshape(g, (-1,) + ops._shape(g)[nb:])
-            per = [self._bwd(res, ops.getitem(flat, k)) for k in range(ops._shape(flat)[0])]
-            cts = tuple(ops.reshape(ops.stack([p[i] for p in per]), lead + ops._shape(per[0][i]))
-                        for i in range(len(per[0])))
+            out_def, shapes = multi
+            batch, parts = g.fill(shapes)
+            nb = len(batch)
+            cts = self._batched_bwd(res, parts, nb, lambda ps: tree_unflatten(out_def, ps))
         out = []
-        batch = ops._shape(g)[:nb]
         for i, p in node._parents:
             ct = cts[i]
             if ct is None:
@@ -107,9 +151,61 @@ class custom_vjp:
             out.append(ct)
         return out
 
+    def _batched_bwd(self, res, g, nb: int, pack):
+        """bwd on the cotangent ``g`` (an array, or a list of per-output arrays that
+        ``pack`` turns into the output's structure), one basis vector at a time when
+        it carries ``nb`` batch axes: a user's bwd need not know about them."""
+        if nb == 0:
+            return self._bwd(res, pack(g))
+        parts = g if isinstance(g, list) else [g]
+        lead = ops._shape(parts[0])[:nb]
+        flat = [ops.reshape(p, (-1,) + ops._shape(p)[nb:]) for p in parts]
+        n = ops._shape(flat[0])[0]
+        per = []
+        for k in range(n):
+            rows = [ops.getitem(f, k) for f in flat]
+            per.append(self._bwd(res, pack(rows if isinstance(g, list) else rows[0])))
+        return tuple(None if per[0][i] is None else
+                     ops.reshape(ops.stack([p[i] for p in per]), lead + ops._shape(per[0][i]))
+                     for i in range(len(per[0])))
+
     def _bwd(self, res, g):
         cts = self.bwd(res, g)
         if not isinstance(cts, tuple):
             raise GradkitError(f"custom_vjp {self.__name__}: bwd must return a tuple with one "
                                f"cotangent per argument, got {type(cts).__name__}")
         return cts
+
+
+class _Slot:
+    """The rule of one output of a multi-output custom_vjp: its cotangent, in its slot."""
+
+    vjps = ()
+
+    def __init__(self, k: int, n: int, name: str):
+        self.k, self.n = k, n
+        self.__name__ = f"{name} (output {k})"
+
+    def joint(self, g, node):
+        return [_Cotangents(self.n, {self.k: g})]
+
+
+class _Cotangents:
+    """Cotangents of some outputs of a multi-output node; ``+`` merges them."""
+
+    def __init__(self, n: int, parts: dict):
+        self.n, self.parts = n, parts
+
+    def __add__(self, other):
+        merged = dict(self.parts)
+        for k, v in other.parts.items():
+            merged[k] = merged[k] + v if k in merged else v
+        return _Cotangents(self.n, merged)
+
+    def fill(self, shapes):
+        """(batch shape, one cotangent per output, zeros for outputs that got none)."""
+        k, v = next(iter(self.parts.items()))
+        batch = ops._shape(v)[:len(ops._shape(v)) - len(shapes[k][0])]
+        return batch, [self.parts[i] if i in self.parts else
+                       xp.zeros(batch + shapes[i][0], dtype=shapes[i][1])
+                       for i in range(self.n)]

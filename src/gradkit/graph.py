@@ -36,6 +36,7 @@ _trace_ids = itertools.count(1)
 # Module globals rather than attributes of an object: they are read on the hot path.
 _grad_enabled = True
 _debug_nans = False
+_hooked = 0  # hooks registered on eager tensors; the backward pass looks for none otherwise
 
 
 def new_trace() -> int:
@@ -67,7 +68,7 @@ class Tensor:
     """
 
     __slots__ = ("_value", "_trace", "_prim", "_parents", "_args", "_kw", "_grad", "_seq",
-                 "__weakref__")
+                 "_hooks", "__weakref__")
     # NumPy defers binary operators and ufuncs to us (see __array_ufunc__).
     __array_priority__ = 1000
 
@@ -234,19 +235,42 @@ class Tensor:
         return f"Tensor({body}{extra})"
 
     # -- PyTorch-style backward ---------------------------------------------------------
-    def backward(self, gradient=None) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into ``.grad`` of the leaves it depends on.
 
         Parameters
         ----------
         gradient : array_like, optional
             The cotangent to start from; required unless the tensor has one element.
+        retain_graph : bool, optional
+            Accepted for PyTorch's sake: gradkit never frees a graph, so ``backward`` may
+            always be called again on the same graph.
+        create_graph : bool, default False
+            ``True`` (a differentiable backward pass) is refused: use the functional
+            transforms (``grad(grad(f))``, ``hessian``) for higher derivatives.
+        inputs : Tensor or sequence of Tensor, optional
+            Accumulate only into these leaves.
+
+        Examples
+        --------
+        >>> import gradkit as gk
+        >>> w = gk.tensor([1.0, 2.0], requires_grad=True)
+        >>> loss = (w * w).sum()
+        >>> loss.backward(retain_graph=True)
+        >>> loss.backward()
+        >>> w.grad
+        Tensor([4., 8.])
         """
         if self._trace != EAGER:
             raise GradkitError(
                 "Tensor.backward: this tensor does not require grad and has no graph; "
                 "create its inputs with requires_grad=True"
             )
+        if create_graph:
+            raise GradkitError("Tensor.backward: create_graph=True is not supported; use the "
+                               "functional transforms (gradkit.grad, hessian) for higher "
+                               "derivatives")
         shape = self.shape
         if gradient is None:
             if int(xp.prod(shape)) != 1:
@@ -261,18 +285,97 @@ class Tensor:
                 raise GradkitError(
                     f"Tensor.backward: gradient has shape {g.shape}, the tensor has shape {shape}"
                 )
+        wanted = None
+        if inputs is not None:
+            wanted = {id(t) for t in ((inputs,) if type(inputs) is Tensor else inputs)}
         grads, leaves = backward_pass(self, g)
         for leaf in leaves:
-            if leaf._trace == EAGER:
+            if leaf._trace == EAGER and (wanted is None or id(leaf) in wanted):
                 ct = grads.get(id(leaf))
                 if ct is None:
                     continue
-                ct = xp.asarray(raw(ct), dtype=leaf.dtype)
+                ct = xp.asarray(raw(_run_hooks(leaf, ct)), dtype=leaf.dtype)
                 old = leaf.grad
                 leaf._grad = Tensor(ct if old is None else old._value + ct)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this leaf tensor, in place; returns it.
+
+        Examples
+        --------
+        >>> import gradkit as gk
+        >>> gk.tensor([1.0]).requires_grad_().requires_grad
+        True
+        """
+        if self._prim is not None:
+            raise GradkitError("Tensor.requires_grad_: only leaf tensors can change "
+                               "requires_grad; use .detach() for a constant copy")
+        if self._trace > EAGER:
+            raise GradkitError("Tensor.requires_grad_: not on a traced value inside a "
+                               "transform")
+        if requires_grad and not xp.issubdtype(self.dtype, xp.inexact):
+            raise GradkitError(f"Tensor.requires_grad_: only floating-point tensors can "
+                               f"require gradients, got dtype {self.dtype}")
+        self._trace = EAGER if requires_grad else CONST
+        return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed by ``backward()``.
+
+        The hook receives the gradient as a Tensor and may return a replacement (or
+        None to keep it). Returns a handle whose ``remove()`` unregisters the hook.
+
+        Examples
+        --------
+        >>> import gradkit as gk
+        >>> w = gk.tensor([1.0, 2.0], requires_grad=True)
+        >>> handle = w.register_hook(lambda g: g * 10)
+        >>> (w * w).sum().backward()
+        >>> w.grad
+        Tensor([20., 40.])
+        """
+        global _hooked
+        if self._trace != EAGER:
+            raise GradkitError("Tensor.register_hook: the tensor does not require grad; "
+                               "hooks run in Tensor.backward()")
+        if not callable(hook):
+            raise GradkitError(f"Tensor.register_hook: hook must be callable, got "
+                               f"{type(hook).__name__}")
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            hooks = self._hooks = []
+        hooks.append(hook)
+        _hooked += 1
+        return _HookHandle(hooks, hook)
+
     def zero_grad(self) -> None:
         self._grad = None
+
+
+class _HookHandle:
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        global _hooked
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+            _hooked -= 1
+
+
+def _run_hooks(node, g):
+    hooks = getattr(node, "_hooks", None) if _hooked else None
+    if not hooks:
+        return g
+    for hook in list(hooks):
+        new = hook(Tensor(raw(g)))
+        if new is not None:
+            new = xp.asarray(raw(new))
+            if new.shape != xp.shape(raw(g)):
+                raise GradkitError(f"Tensor.register_hook: the hook returned shape "
+                                   f"{new.shape}, the gradient has shape {xp.shape(raw(g))}")
+            g = new
+    return g
 
 
 _EMPTY: dict = {}
@@ -384,6 +487,8 @@ def debug_nans():
 
 def _check_nan(value, where: str, phase: str) -> None:
     v = raw(value)
+    if not isinstance(v, xp.ndarray | xp.generic | float):
+        return  # not an array: the cotangents of a multi-output node, checked at its rule
     if xp.issubdtype(xp.result_type(v), xp.inexact) and xp.isnan(v).any():
         raise NaNError(f"{where} produced NaN ({phase}, output shape {xp.shape(v)})")
 
@@ -607,6 +712,8 @@ def backward_pass(end: Tensor, g) -> tuple[dict, list]:
         g = grads.pop(id(node), None)
         if g is None:
             continue
+        if _hooked:
+            g = _run_hooks(node, g)
         prim = node._prim
         if prim.joint is not None:
             cts = prim.joint(g, node)

@@ -60,7 +60,12 @@ for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "clip
               "softplus", "squeeze", "ravel", "swapaxes", "astype", "argmax", "argmin",
               "argsort", "diagonal", "trace", "round", "take", "repeat", "flip"):
     setattr(Tensor, _name, getattr(ops, _name))
+for _name in ("any", "all", "nonzero", "cumprod", "ptp", "conj", "conjugate"):
+    if hasattr(ops, _name):
+        setattr(Tensor, _name, getattr(ops, _name))
 Tensor.abs = ops.absolute
+Tensor.copy = ops.positive  # a new node with the same value: gradients flow through it
+Tensor.clone = ops.positive
 Tensor.flatten = ops.ravel
 Tensor.reshape = _reshape
 Tensor.view = _reshape
@@ -70,24 +75,20 @@ Tensor.mT = property(lambda self: ops.swapaxes(self, -1, -2))
 Tensor.norm = linalg.norm
 
 
-# NumPy ufunc name -> gradkit operation, for numpy.sin(t), ndarray * t and friends.
-_UFUNCS = {
-    "true_divide": ops.divide, "divide": ops.divide, "absolute": ops.absolute,
-    "fabs": ops.absolute,
-}
-for _name in ("add", "subtract", "multiply", "power", "negative", "positive", "sqrt", "cbrt",
-              "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sin", "cos", "tan",
-              "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "arcsinh",
-              "arccosh", "arctanh", "square", "reciprocal", "maximum", "minimum", "hypot",
-              "logaddexp", "matmul", "greater", "greater_equal", "less", "less_equal",
-              "equal", "not_equal", "logical_and", "logical_or", "logical_not", "isnan",
-              "isinf", "isfinite", "sign", "floor", "ceil", "rint", "trunc"):
-    _UFUNCS[_name] = getattr(ops, _name)
+# NumPy ufuncs whose gradkit operation has another name; the rest share NumPy's name.
+_UFUNC_ALIASES = {"true_divide": "divide", "fabs": "absolute", "conjugate": "conj"}
+
+
+def _gnp():
+    from . import numpy as gnp
+
+    return gnp
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    f = _UFUNCS.get(ufunc.__name__)
-    if method != "__call__" or f is None or kwargs:
+    name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
+    f = _gnp().__dict__.get(name)
+    if method != "__call__" or f is None or not callable(f) or kwargs:
         raise GradkitError(
             f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no "
             f"gradkit derivative rule for Tensors (keyword arguments such as out= are not "
@@ -96,14 +97,20 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return f(*inputs)
 
 
-def _array_function(self, func, types, args, kwargs):
-    from . import numpy as gnp
+# NumPy's submodules whose functions gradkit.numpy (or its linalg) mirrors.
+_NAMESPACES = {"numpy": "", "numpy.lib.stride_tricks": "", "numpy.linalg": "linalg"}
 
-    f = gnp.__dict__.get(func.__name__)
-    if f is None or func.__name__.startswith("_"):
+
+def _array_function(self, func, types, args, kwargs):
+    gnp = _gnp()
+    sub = _NAMESPACES.get(getattr(func, "__module__", ""))
+    namespace = None if sub is None else (gnp.linalg if sub else gnp)
+    f = None if namespace is None else vars(namespace).get(func.__name__)
+    if f is None or func.__name__.startswith("_") or not callable(f):
         raise GradkitError(
-            f"numpy.{func.__name__} has no gradkit derivative rule; call it on "
-            f"tensor.numpy() for a constant, or build it from gradkit.numpy operations"
+            f"{getattr(func, '__module__', 'numpy')}.{func.__name__} has no gradkit "
+            f"derivative rule; call it on tensor.detach() for a constant, or build it from "
+            f"gradkit.numpy operations"
         )
     return f(*args, **kwargs)
 

@@ -81,9 +81,21 @@ def _check_output(out, where: str):
     raise OutputTypeError(f"{where} returned {kind}; it must return a numeric array")
 
 
+def _check_transform(fun, argnums, name: str) -> None:
+    """Checks of a transform's own arguments, made when the transform is created."""
+    if not callable(fun):
+        raise InputTypeError(f"{name}: fun must be callable, got {type(fun).__name__}")
+    ok = isinstance(argnums, int | xp.integer) and not isinstance(argnums, bool)
+    if not ok and isinstance(argnums, Sequence) and not isinstance(argnums, str):
+        ok = all(isinstance(i, int | xp.integer) and not isinstance(i, bool) for i in argnums)
+    if not ok:
+        raise InputTypeError(f"{name}: argnums must be an int or a sequence of ints, got "
+                             f"{argnums!r}")
+
+
 def _argnums(argnums, nargs: int, where: str) -> tuple[tuple, bool]:
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    single = isinstance(argnums, int | xp.integer)
+    nums = (int(argnums),) if single else tuple(int(i) for i in argnums)
     for i in nums:
         if not -nargs <= i < nargs:
             raise InputTypeError(f"{where}: argnums={argnums} but the function was called "
@@ -111,6 +123,9 @@ class _Traced:
     def __init__(self, f: Callable, args: Sequence, kwargs: dict, argnums: tuple,
                  where: str):
         self.trace = new_trace()
+        # A repeated argnum is one input: trace it once, hand its gradient out twice.
+        self.argnums = argnums
+        argnums = self.uniq = tuple(dict.fromkeys(argnums))
         dyn = tuple(args[i] for i in argnums)
         flat, self.in_def = tree_flatten(dyn)
         def describe(k):
@@ -125,6 +140,10 @@ class _Traced:
             call_args[i] = sub
         self.out = f(*call_args, **kwargs)
         self.where = where
+
+    def expand(self, per_input) -> tuple:
+        """Per-argument results in the order of argnums, repeats included."""
+        return _expand(per_input, self.uniq, self.argnums)
 
     def split_aux(self):
         if not (isinstance(self.out, tuple) and len(self.out) == 2):
@@ -156,6 +175,12 @@ class _Traced:
                 ct = ops.astype(ct, dtype)
             result.append(ct)
         return result
+
+
+def _expand(per_input, uniq: tuple, argnums: tuple) -> tuple:
+    if uniq == argnums:
+        return tuple(per_input)
+    return tuple(per_input[uniq.index(i)] for i in argnums)
 
 
 def _batch_shape(cts, outs) -> tuple:
@@ -227,6 +252,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     (np.float64(8.0), np.float64(12.0))
     """
 
+    _check_transform(fun, argnums, "grad")
     where = f"grad of {getattr(fun, '__name__', 'function')}"
 
     @functools.wraps(fun)
@@ -243,7 +269,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 f" use jacobian, vjp or elementwise_grad for non-scalar outputs")
         out = outs[0]
         ct = xp.ones(_shape(out), dtype=_dtype(out))
-        grads = tree_unflatten(t.in_def, t.pullback([out], [ct]))
+        grads = t.expand(tree_unflatten(t.in_def, t.pullback([out], [ct])))
         value = _strip(out, t.trace)
         g = grads[0] if single else tuple(grads)
         return ((value, aux) if has_aux else value), g
@@ -306,6 +332,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     >>> f_vjp(2.0)
     (np.float64(2.0),)
     """
+    _check_transform(fun, 0, "vjp")
     out, pull, aux, _ = _vjp(fun, primals, has_aux=has_aux, batched=False)
     return (out, pull, aux) if has_aux else (out, pull)
 
@@ -361,6 +388,7 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
     >>> gk.jvp(gnp.exp, (0.0,), (3.0,))
     (np.float64(1.0), np.float64(3.0))
     """
+    _check_transform(fun, 0, "jvp")
     return _jvp(fun, tuple(primals), tuple(tangents), batched=False)
 
 
@@ -439,6 +467,7 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "rev",
     """
     if mode not in ("rev", "fwd"):
         raise InputTypeError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
+    _check_transform(fun, argnums, "jacobian")
 
     @functools.wraps(fun)
     def jac_f(*args, **kwargs):
@@ -451,11 +480,11 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, mode: str = "rev",
     return jac_f
 
 
-def _assemble(blocks, out_shapes, in_shapes, out_def, in_def, single):
+def _assemble(blocks, out_shapes, in_shapes, out_def, in_def, single, expand):
     """blocks[j][k] has shape out_shapes[j] + in_shapes[k]; nest outputs, then inputs."""
     rows = []
     for j in range(len(out_shapes)):
-        per_in = tree_unflatten(in_def, blocks[j])
+        per_in = expand(tree_unflatten(in_def, blocks[j]))
         rows.append(per_in[0] if single else tuple(per_in))
     return tree_unflatten(out_def, rows)
 
@@ -481,11 +510,12 @@ def _jacrev(fun, args, kwargs, nums, single, has_aux, where):
             blocks.append([ops.reshape(ops.getitem(ct, slice(offset, offset + n)),
                                        s + in_shapes[k]) for k, ct in enumerate(cts)])
             offset += n
-    result = _assemble(blocks, out_shapes, in_shapes, out_def, t.in_def, single)
+    result = _assemble(blocks, out_shapes, in_shapes, out_def, t.in_def, single, t.expand)
     return (result, aux) if has_aux else result
 
 
-def _jacfwd(fun, args, kwargs, nums, single, has_aux, where):
+def _jacfwd(fun, args, kwargs, argnums, single, has_aux, where):
+    nums = tuple(dict.fromkeys(argnums))
     dyn = tuple(args[i] for i in nums)
     flat, in_def = tree_flatten(dyn)
     values = [_as_input(x, lambda: f"{where}: argument {nums}") for x in flat]
@@ -518,7 +548,8 @@ def _jacfwd(fun, args, kwargs, nums, single, has_aux, where):
             row.append(ops.reshape(piece, s + shape))
             offset += n
         blocks.append(row)
-    result = _assemble(blocks, out_shapes, in_shapes, out_def, in_def, single)
+    result = _assemble(blocks, out_shapes, in_shapes, out_def, in_def, single,
+                       lambda per_in: _expand(per_in, nums, argnums))
     if has_aux:
         return result, (aux_box[0] if aux_box else None)
     return result
@@ -562,6 +593,8 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0):
     array([ 1., -1.])
     """
 
+    _check_transform(fun, argnums, "elementwise_grad")
+
     @functools.wraps(fun)
     def egrad(*args, **kwargs):
         where = f"elementwise_grad of {getattr(fun, '__name__', 'function')}"
@@ -569,7 +602,7 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0):
         t = _Traced(fun, args, kwargs, nums, where)
         outs, _ = t.outputs()
         grads = t.pullback(outs, [xp.ones(_shape(o), dtype=_dtype(o)) for o in outs])
-        grads = tree_unflatten(t.in_def, grads)
+        grads = t.expand(tree_unflatten(t.in_def, grads))
         return grads[0] if single else tuple(grads)
 
     return egrad

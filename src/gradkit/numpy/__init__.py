@@ -102,3 +102,4 @@ def _wrap_composites(namespace: dict) -> None:
 
 
 _wrap_composites(globals())
+_wrap_composites(vars(linalg))
