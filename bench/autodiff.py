@@ -10,7 +10,9 @@ separate environment, for example::
 
 Every library runs on one thread. Cases:
 
-(a) one MLP training step (forward, softmax cross-entropy, backward, SGD update);
+(a) one MLP training step (forward, softmax cross-entropy, backward, SGD update), also
+    written the plain way a user would ("plain MLP": nested lists, maximum(h, 0), a
+    one-hot loss through logsumexp, fresh arrays at each update);
 (b) per-op overhead: gradient of a chain of about 200 tiny primitive ops;
 (c) the full Hessian of a logistic-loss-like function of 100 variables.
 
@@ -151,6 +153,31 @@ def gradkit_mlp(params, X, y):
         return loss
 
     return value_and_grad(params, X, labels), step
+
+
+def gradkit_plain_mlp(params, X, y):
+    """The training step a user writes the plain way (issue 8): nested lists of
+    parameters, ``maximum(h, 0)``, a one-hot cross-entropy through ``logsumexp``, and new
+    arrays at each update."""
+    p = [[W.copy(), b.copy()] for W, b in params]
+    Y = np.eye(params[-1][0].shape[1], dtype=X.dtype)[y]
+    batch = X.shape[0]
+
+    def loss(p):
+        h = X
+        for i, (W, b) in enumerate(p):
+            h = h @ W + b
+            if i < len(p) - 1:
+                h = gnp.maximum(h, 0)
+        return -gnp.sum(Y * (h - gnp.logsumexp(h, axis=1, keepdims=True))) / batch
+
+    g = gk.grad(loss)
+
+    def step():
+        grads = g(p)
+        p[:] = [[W - LR * gW, b - LR * gb] for (W, b), (gW, gb) in zip(p, grads)]
+
+    return (loss(p), [tuple(pair) for pair in g(p)]), step
 
 
 def torch_mlp(params, X, y):
@@ -334,6 +361,12 @@ def build_cases() -> list[Case]:
                 AG: lambda d=data: autograd_mlp(*d),
             }
             cases.append(Case(name, 2e-4 if dtype == np.float32 else 1e-9, setups))
+            if sizes[1] == 128 and dtype == np.float64:
+                continue  # the plain program: small float32, large float32 and float64
+            plain = dict(setups, **{GK: lambda d=data: gradkit_plain_mlp(*d)})
+            del plain[AG]
+            cases.append(Case(name.replace("MLP", "plain MLP"),
+                              2e-4 if dtype == np.float32 else 1e-9, plain))
     rng = np.random.default_rng(0)
     for label, x0 in (("10-vector", rng.standard_normal(10)), ("scalar", np.asarray(0.5))):
         setups = {

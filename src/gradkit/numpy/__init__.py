@@ -103,3 +103,15 @@ def _wrap_composites(namespace: dict) -> None:
 
 _wrap_composites(globals())
 _wrap_composites(vars(linalg))
+
+
+def _defined_here(value) -> bool:
+    origin = getattr(value, "__module__", None)
+    if not isinstance(origin, str):  # a module: its own name
+        origin = getattr(value, "__name__", "")
+    return isinstance(origin, str) and origin.startswith("gradkit")
+
+
+# The names gradkit defines; the rest of NumPy's namespace is reached through __getattr__.
+__all__ = sorted(name for name, value in globals().items()
+                 if not name.startswith("_") and _defined_here(value))
