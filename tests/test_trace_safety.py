@@ -151,3 +151,23 @@ def test_numpy_functions_without_rules_refuse_clearly():
         gk.grad(lambda x: onp.sum(onp.fft.fft(x).real))(X)
     with pytest.raises(gk.GradkitError, match="out= are not supported"):
         gk.grad(lambda x: onp.sum(onp.sin(x, out=onp.zeros(2))))(X)
+
+
+def test_honest_nan_gradients_raise_no_numpy_warning_and_debug_nans_names_the_rule():
+    # pytest turns warnings into errors: the backward pass must emit none
+    f = lambda x: np.sqrt(x ** 2)             # NaN at 0 in JAX and PyTorch too
+    assert onp.isnan(gk.grad(f)(0.0))
+    assert gk.grad(lambda x: np.sqrt(x))(0.0) == onp.inf
+    assert onp.isnan(gk.jvp(f, (0.0,), (1.0,))[1])
+    with gk.debug_nans(), pytest.raises(gk.NaNError, match="derivative rule of power"):
+        gk.grad(f)(0.0)
+
+
+def test_mixed_float32_and_python_floats_promote_like_numpy():
+    x32 = onp.float32(2.0)
+    def f(x):
+        out = np.array([x, 1.0])
+        assert out.dtype == onp.array([x32, 1.0]).dtype
+        return np.sum(out)
+
+    assert gk.grad(f)(x32) == 1.0

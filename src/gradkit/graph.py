@@ -701,6 +701,13 @@ def backward_pass(end: Tensor, g) -> tuple[dict, list]:
 
     Returns the cotangents of the leaves, keyed by ``id``, and the leaves themselves.
     """
+    # A rule at a pole or a kink may produce inf or NaN: that is the derivative's honest
+    # value (as in JAX and PyTorch), not a NumPy warning to raise; debug_nans() names it.
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _backward_pass(end, g)
+
+
+def _backward_pass(end: Tensor, g) -> tuple[dict, list]:
     grads = {id(end): g}
     leaves = []
     check = _debug_nans
