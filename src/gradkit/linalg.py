@@ -2,40 +2,147 @@
 
 Every rule works on stacks of matrices (leading axes), which is also how the batch
 axis of ``jacobian`` and ``hessian`` passes through them.
+
+Decompositions with several outputs (``eigh``, ``svd``, ``qr``) compute the
+factorisation once and hand it to one primitive per output (the ``cache`` argument:
+plain arrays that carry no derivative). Each output then has its own rule, so an
+output that a function does not use sends no cotangent: eigenvalues alone (or
+singular values alone) stay differentiable at repeated values, where only the
+vectors' derivative is undefined.
+
+Where a derivative is undefined the rules say so with NaN (eigenvectors and singular
+vectors at exactly repeated values, or a zero singular value where the vectors need
+``1 / s``), silently and locally to the matrices of a stack concerned;
+``gradkit.debug_nans()`` names the rule that produced it.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from .backend import xp
 from .errors import GradkitError
-from .graph import raw
+from .graph import Tensor, nondifferentiable, op_error, raw
 from .ops import (
+    _dtype,
     _elementwise,
+    _expand,
     _mT,
     _nb,
     _ndim,
+    _neg_axes,
     _shape,
     absolute,
     amax,
     amin,
+    concatenate,
     expand_dims,
+    flip,
     matmul,
+    moveaxis,
     power,
     reshape,
-    sqrt,
+    sort,
     squeeze,
     sum,
     sum_to,
+    take_along_axis,
+    transpose,
     tril,
+    triu,
+    where,
 )
 from .ops import (
     getitem as _getitem,
 )
 
-__all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "norm"]
+__all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "norm",
+           "vector_norm", "matrix_norm", "svd", "svdvals", "qr", "pinv", "lstsq",
+           "matrix_power", "multi_dot", "tensorsolve", "tensorinv", "cond", "matrix_rank",
+           "EighResult", "SVDResult", "QRResult", "SlogdetResult"]
 
+_NAN = float("nan")
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _lapack(name: str, fn, *args, **kw):
+    """Call a NumPy routine on plain arrays; its errors become OpError naming ``name``."""
+    try:
+        return fn(*args, **kw)
+    except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
+        raise op_error(name, args, kw, e) from e
+
+
+def _matrices(a, name: str, square: bool = False) -> tuple:
+    shp = _shape(a)
+    if len(shp) < 2 or (square and shp[-1] != shp[-2]):
+        kind = "a (stack of) square matrices" if square else "at least 2-D"
+        raise GradkitError(f"{name}: the argument must be {kind}, got shape {shp}")
+    return shp[-2], shp[-1]
+
+
+def _eye(n: int, like):
+    return xp.eye(n, dtype=_dtype(like))
+
+
+def _cols(x, start, stop=None):
+    return _getitem(x, (Ellipsis, slice(None), slice(start, stop)))
+
+
+def _rows(x, start, stop=None):
+    return _getitem(x, (Ellipsis, slice(start, stop), slice(None)))
+
+
+def _gap_inverse(d):
+    """``1 / d`` off the diagonal, 0 on it, NaN where an off-diagonal ``d`` is exactly 0.
+
+    ``d`` holds the gaps between eigenvalues (or squared singular values): the
+    vectors of a repeated value are not unique, and their derivative is undefined.
+    """
+    zero = raw(d) == 0
+    n = _shape(d)[-1]
+    fill = xp.where(xp.eye(n, dtype=bool), 0.0, _NAN).astype(_dtype(d))
+    return where(zero, fill, 1.0 / where(zero, 1.0, d))
+
+
+def _recip_or_nan(s):
+    """``1 / s``, NaN (not inf, and no warning) where ``s`` is exactly 0."""
+    return 1.0 / where(raw(s) == 0, _NAN, s)
+
+
+def _refuse_nonzero(g, name: str, what: str) -> None:
+    if xp.any(raw(g) != 0):
+        raise GradkitError(
+            f"{name}: the gradient reaches {what}, which NumPy fills with an arbitrary "
+            f"orthonormal completion: it has no derivative. Use only the first min(m, n) "
+            f"columns, or full_matrices=False / mode='reduced'")
+
+
+def _undefined_fwd(x, shape):
+    return xp.zeros(shape, dtype=_dtype(x))
+
+
+def _undefined_rule(g, ans, x, shape):
+    nb = _nb(g, ans)
+    return xp.full(_shape(g)[:nb] + _shape(x), _NAN, dtype=_dtype(g))
+
+
+# Adds zeros to a cotangent, and sends NaN back to ``x``: in reverse mode ``x`` (the
+# cotangent of arbitrary columns) has been checked to be zero; in forward mode (the
+# transpose of the reverse pass) the tangent of those columns comes out NaN, not a
+# confident 0, and is dropped where a function does not use them.
+_undefined = _elementwise(_undefined_fwd, "linalg.undefined_completion", _undefined_rule)
+
+
+def _completion_guard(ga, extra, name: str, what: str):
+    _refuse_nonzero(extra, name, what)
+    return ga + _undefined(extra, _shape(ga))
+
+
+# -- inverse, solve, determinants -----------------------------------------------------------
 
 inv = _elementwise(xp.linalg.inv, "linalg.inv",
                    lambda g, ans, a: -matmul(matmul(_mT(ans), g), _mT(ans)))
@@ -54,7 +161,15 @@ _solve = _elementwise(xp.linalg.solve, "linalg.solve", _solve_rule_a, _solve_rul
 
 
 def solve(a, b):
-    """Solve ``a @ x = b`` for ``x`` (``b`` a vector or a stack of matrices)."""
+    """Solve ``a @ x = b`` for ``x`` (``b`` a vector or a stack of matrices).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.solve(np.diag([2.0, 4.0]), np.array([1.0, 1.0]))
+    array([0.5 , 0.25])
+    """
     if _ndim(b) == 1:
         return squeeze(_solve(a, expand_dims(b, -1)), -1)
     return _solve(a, b)
@@ -76,24 +191,22 @@ _logabsdet = _elementwise(
     lambda g, ans, a: expand_dims(expand_dims(g, -1), -1) * _mT(inv(a)))
 
 
-def slogdet(a):
-    """Sign and log of the absolute determinant; the gradient flows through the log."""
-    return SlogdetResult(xp.linalg.slogdet(raw(a))[0], _logabsdet(a))
-
-
 class SlogdetResult(NamedTuple):
     sign: object
     logabsdet: object
 
 
+def slogdet(a) -> SlogdetResult:
+    """Sign and log of the absolute determinant; the gradient flows through the log."""
+    return SlogdetResult(xp.linalg.slogdet(raw(a))[0], _logabsdet(a))
+
+
+# -- Cholesky -------------------------------------------------------------------------------
+
+
 def _phi(x):
     # Lower triangle with the diagonal halved.
-    return tril(x) - 0.5 * x * _eye_like(x)
-
-
-def _eye_like(x):
-    n = _shape(x)[-1]
-    return xp.eye(n, dtype=xp.result_type(raw(x)))
+    return tril(x) - 0.5 * x * _eye(_shape(x)[-1], x)
 
 
 def _cholesky_rule(g, ans, a):
@@ -106,77 +219,835 @@ def _cholesky_rule(g, ans, a):
     return 0.5 * (s + _mT(s))
 
 
-cholesky = _elementwise(xp.linalg.cholesky, "linalg.cholesky", _cholesky_rule)
+_cholesky = _elementwise(xp.linalg.cholesky, "linalg.cholesky", _cholesky_rule)
 
 
-def _eigh_packed_fwd(a):
-    w, v = xp.linalg.eigh(a)
-    return xp.concatenate([w[..., None, :], v], axis=-2)
+def cholesky(a, /, *, upper: bool = False):
+    """Cholesky factor of a symmetric positive-definite matrix (lower, or upper with
+    ``upper=True``), as ``numpy.linalg.cholesky``.
+
+    The gradient treats ``a`` as symmetric (the symmetric part of the cotangent).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
+    array([[2., 0.],
+           [1., 2.]])
+    """
+    if upper:
+        # LAPACK's upper factor reads the upper triangle: that of a's transpose, lower.
+        return _mT(_cholesky(_mT(a)))
+    return _cholesky(a)
 
 
-def _eigh_rule(g, ans, a):
-    # Eigenvalues and eigenvectors travel packed in one array: row 0 holds w, rows
-    # 1..n hold v, so one rule sees both cotangents. Assumes distinct eigenvalues.
-    w = _getitem(ans, (Ellipsis, 0, slice(None)))
-    v = _getitem(ans, (Ellipsis, slice(1, None), slice(None)))
-    gw = _getitem(g, (Ellipsis, 0, slice(None)))
-    gv = _getitem(g, (Ellipsis, slice(1, None), slice(None)))
-    diff = expand_dims(w, -2) - expand_dims(w, -1)
-    n = _shape(ans)[-1]
-    off = 1.0 - xp.eye(n, dtype=xp.result_type(raw(ans)))
-    f = off / (diff + xp.eye(n, dtype=off.dtype))
-    inner = matmul(_mT(v), gv) * f + expand_dims(gw, -2) * xp.eye(n, dtype=off.dtype)
-    out = matmul(matmul(v, inner), _mT(v))
-    return 0.5 * (out + _mT(out))
+# -- symmetric eigenproblem ------------------------------------------------------------------
 
 
-_eigh_packed = _elementwise(_eigh_packed_fwd, "linalg.eigh", _eigh_rule)
+class EighResult(NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
 
 
-def eigh(a):
-    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
-    packed = _eigh_packed(a)
-    w = _getitem(packed, (Ellipsis, 0, slice(None)))
-    v = _getitem(packed, (Ellipsis, slice(1, None), slice(None)))
-    return w, v
+def _check_uplo(UPLO, name: str) -> str:
+    if UPLO not in ("L", "U"):
+        raise GradkitError(f"{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return UPLO
 
 
-def norm(x, ord=None, axis=None, keepdims=False):
-    """Vector and matrix norms (as ``numpy.linalg.norm``; 2-norm and nuclear norm of
-    matrices excepted)."""
-    nd = _ndim(x)
-    if axis is None and ord is None:
-        return sqrt(sum(x * x, keepdims=keepdims)) if not keepdims else reshape(
-            sqrt(sum(x * x)), (1,) * nd)
+def _from_triangle(a, UPLO: str):
+    """The symmetric matrix that LAPACK sees: one triangle of ``a``, mirrored.
+
+    Its derivative sends the cotangent of both mirrored entries to the one entry of the
+    triangle that was read, and nothing to the other triangle."""
+    if type(a) is not Tensor:
+        return a
+    if UPLO == "L":
+        return tril(a) + _mT(tril(a, -1))
+    return triu(a) + _mT(triu(a, 1))
+
+
+def _eigh_w_rule(g, ans, s, cache, UPLO):
+    # d w_i = v_i^T ds v_i: finite whatever the multiplicity of w_i.
+    v = _eigh_v(s, cache, UPLO)
+    return matmul(v * expand_dims(g, -2), _mT(v))
+
+
+def _eigh_v_rule(g, ans, s, cache, UPLO):
+    # ds = V (F o sym-part) V^T with F_ij = 1 / (w_j - w_i): only the antisymmetric part
+    # of V^T g matters, which also keeps the rule's output symmetric.
+    w = _eigh_w(s, cache, UPLO)
+    x = matmul(_mT(ans), g)
+    gaps = expand_dims(w, -2) - expand_dims(w, -1)
+    inner = (x - _mT(x)) * (0.5 * _gap_inverse(gaps))
+    return matmul(matmul(ans, inner), _mT(ans))
+
+
+_eigh_w = _elementwise(lambda s, cache, UPLO: cache[0], "linalg.eigh", _eigh_w_rule)
+_eigh_v = _elementwise(lambda s, cache, UPLO: cache[1], "linalg.eigh", _eigh_v_rule)
+
+
+def eigh(a, UPLO: str = "L") -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, as
+    ``numpy.linalg.eigh``: only the triangle ``UPLO`` of ``a`` is read.
+
+    The gradient lands in that triangle only. Eigenvalue derivatives are finite at
+    repeated eigenvalues (``d w_i = v_i^T da v_i``); eigenvector derivatives at
+    exactly repeated eigenvalues are undefined and come out NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> gnp.linalg.eigh(np.diag([2.0, 1.0])).eigenvalues
+    array([1., 2.])
+    >>> gk.grad(lambda a: gnp.sum(gnp.linalg.eigh(a).eigenvalues))(np.eye(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    UPLO = _check_uplo(UPLO, "linalg.eigh")
+    _matrices(a, "linalg.eigh", square=True)
+    s = _from_triangle(a, UPLO)
+    cache = _lapack("linalg.eigh", xp.linalg.eigh, raw(s), UPLO)
+    return EighResult(_eigh_w(s, cache, UPLO), _eigh_v(s, cache, UPLO))
+
+
+def _eigvalsh_rule(g, ans, s, UPLO):
+    v = _eigh_v(s, _lapack("linalg.eigvalsh", xp.linalg.eigh, raw(s), UPLO), UPLO)
+    return matmul(v * expand_dims(g, -2), _mT(v))
+
+
+_eigvalsh = _elementwise(lambda s, UPLO: xp.linalg.eigvalsh(s, UPLO), "linalg.eigvalsh",
+                         _eigvalsh_rule)
+
+
+def eigvalsh(a, UPLO: str = "L"):
+    """Eigenvalues (ascending) of a symmetric matrix, as ``numpy.linalg.eigvalsh``.
+
+    Only the triangle ``UPLO`` is read; the derivative is finite at repeated eigenvalues.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> gk.grad(lambda a: gnp.linalg.eigvalsh(a)[1])(np.array([[1.0, 5.0], [0.0, 3.0]]))
+    array([[0., 0.],
+           [0., 1.]])
+    """
+    UPLO = _check_uplo(UPLO, "linalg.eigvalsh")
+    _matrices(a, "linalg.eigvalsh", square=True)
+    return _eigvalsh(_from_triangle(a, UPLO), UPLO)
+
+
+# -- singular value decomposition ------------------------------------------------------------
+
+
+class SVDResult(NamedTuple):
+    U: object
+    S: object
+    Vh: object
+
+
+def _svd_reduced(a, cache, full):
+    """The traced U (m, k), s (k,), Vh (k, n) of the reduced SVD, k = min(m, n)."""
+    m, n = _shape(a)[-2:]
+    k = min(m, n)
+    u, s, vh = _svd_u(a, cache, full), _svd_s(a, cache, full), _svd_vh(a, cache, full)
+    if full:
+        u, vh = _cols(u, 0, k), _rows(vh, 0, k)
+    return u, s, vh
+
+
+def _values_rule(g, u, vh):
+    # d s_i = u_i^T da v_i: finite whatever the multiplicity of s_i.
+    return matmul(u * expand_dims(g, -2), vh)
+
+
+def _svd_s_rule(g, ans, a, cache, full):
+    u, _, vh = _svd_reduced(a, cache, full)
+    return _values_rule(g, u, vh)
+
+
+def _sq_gaps(s):
+    s2 = s * s
+    return _gap_inverse(expand_dims(s2, -2) - expand_dims(s2, -1))
+
+
+def _svd_u_rule(g, ans, a, cache, full):
+    m, n = _shape(a)[-2:]
+    k = min(m, n)
+    extra = None
+    if full and m > k:
+        g, extra = _cols(g, 0, k), _cols(g, k)
+    u, s, vh = _svd_reduced(a, cache, full)
+    x = matmul(_mT(u), g)
+    j = (x - _mT(x)) * _sq_gaps(s)
+    ga = matmul(matmul(u, j * expand_dims(s, -2)), vh)
+    if m > k:  # the part of g outside span(U)
+        ga = ga + matmul((g - matmul(u, x)) * expand_dims(_recip_or_nan(s), -2), vh)
+    if extra is not None:
+        ga = _completion_guard(ga, extra, "linalg.svd(full_matrices=True)",
+                               f"columns {k}..{m - 1} of U")
+    return ga
+
+
+def _svd_vh_rule(g, ans, a, cache, full):
+    m, n = _shape(a)[-2:]
+    k = min(m, n)
+    extra = None
+    if full and n > k:
+        g, extra = _rows(g, 0, k), _rows(g, k)
+    u, s, vh = _svd_reduced(a, cache, full)
+    y = matmul(vh, _mT(g))
+    kk = (y - _mT(y)) * _sq_gaps(s)
+    ga = matmul(matmul(u, expand_dims(s, -1) * kk), vh)
+    if n > k:  # the part of g outside span(V)
+        ga = ga + matmul(u * expand_dims(_recip_or_nan(s), -2),
+                         g - matmul(matmul(g, _mT(vh)), vh))
+    if extra is not None:
+        ga = _completion_guard(ga, extra, "linalg.svd(full_matrices=True)",
+                               f"rows {k}..{n - 1} of Vh")
+    return ga
+
+
+_svd_u = _elementwise(lambda a, cache, full: cache[0], "linalg.svd", _svd_u_rule)
+_svd_s = _elementwise(lambda a, cache, full: cache[1], "linalg.svd", _svd_s_rule)
+_svd_vh = _elementwise(lambda a, cache, full: cache[2], "linalg.svd", _svd_vh_rule)
+
+
+def _svdvals_fwd(a, values):
+    return xp.linalg.svd(a, compute_uv=False) if values is None else values
+
+
+def _svdvals_rule(g, ans, a, values):
+    cache = _lapack("linalg.svd", xp.linalg.svd, raw(a), full_matrices=False)
+    return _values_rule(g, _svd_u(a, cache, False), _svd_vh(a, cache, False))
+
+
+# ``values``: precomputed singular values (lstsq's), or None to compute them.
+_svdvals = _elementwise(_svdvals_fwd, "linalg.svdvals", _svdvals_rule)
+
+
+def _svd_hermitian(a, compute_uv: bool):
+    # NumPy's own construction from eigh, step by step, so the values are NumPy's.
+    if not compute_uv:
+        return flip(sort(absolute(eigvalsh(a)), axis=-1), -1)
+    w, v = eigh(a)
+    sgn = xp.copysign(1.0, raw(w)).astype(_dtype(w))
+    s = absolute(w)
+    order = xp.argsort(raw(s), axis=-1)[..., ::-1]
+    sgn = xp.take_along_axis(sgn, order, axis=-1)
+    s = take_along_axis(s, order, -1)
+    u = take_along_axis(v, order[..., None, :], -1)
+    return SVDResult(u, s, _mT(u * sgn[..., None, :]))
+
+
+def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
+    """Singular value decomposition, as ``numpy.linalg.svd`` (an ``SVDResult(U, S, Vh)``).
+
+    Singular values alone are differentiable everywhere (``d s_i = u_i^T da v_i``, also
+    at repeated values). The singular vectors' derivative is the reduced-SVD formula;
+    it is NaN at exactly repeated singular values (and, for a non-square matrix, at a
+    zero singular value). With ``full_matrices=True`` (the default) the columns of
+    ``U`` (rows of ``Vh``) beyond ``min(m, n)`` are an arbitrary completion: a gradient
+    that reaches them raises ``GradkitError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> gnp.linalg.svd(np.array([[3.0, 0.0], [0.0, -4.0]])).S
+    array([4., 3.])
+    >>> gk.grad(lambda a: gnp.linalg.svd(a, compute_uv=False)[0])(np.array([[3.0, 0.0],
+    ...                                                                    [0.0, -4.0]]))
+    array([[ 0.,  0.],
+           [ 0., -1.]])
+    """
+    _matrices(a, "linalg.svd")
+    if hermitian:
+        return _svd_hermitian(a, compute_uv)
+    if not compute_uv:
+        return _svdvals(a, None)
+    full = bool(full_matrices)
+    cache = _lapack("linalg.svd", xp.linalg.svd, raw(a), full_matrices=full)
+    return SVDResult(_svd_u(a, cache, full), _svd_s(a, cache, full), _svd_vh(a, cache, full))
+
+
+def svdvals(x, /):
+    """Singular values, descending (``numpy.linalg.svdvals``); finite derivative also at
+    repeated singular values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.svdvals(np.array([[0.0, 2.0], [1.0, 0.0]]))
+    array([2., 1.])
+    """
+    _matrices(x, "linalg.svdvals")
+    return _svdvals(x, None)
+
+
+# -- QR -------------------------------------------------------------------------------------
+
+
+class QRResult(NamedTuple):
+    Q: object
+    R: object
+
+
+def _copyltu(m):
+    return tril(m) + _mT(tril(m, -1))
+
+
+def _qr_square_rule(q, r, gq, gr):
+    """Cotangent of ``a = q r`` (q: m x n, r: n x n invertible, m >= n) from those of q, r.
+
+    ``ga = (gq + q copyltu(M)) r^-T`` with ``M = r gr^T - gq^T q``; either cotangent may
+    be None (no contribution)."""
+    mm = None
+    if gr is not None:
+        mm = matmul(r, _mT(gr))
+    if gq is not None:
+        mm = -matmul(_mT(gq), q) if mm is None else mm - matmul(_mT(gq), q)
+    left = matmul(q, _copyltu(mm))
+    if gq is not None:
+        left = left + gq
+    return _mT(_solve(r, _mT(left)))
+
+
+def _qr_reduced(a, cache, mode):
+    """Traced q (m, k), r (k, n) of the reduced factorisation."""
+    m, n = _shape(a)[-2:]
+    k = min(m, n)
+    q, r = _qr_q(a, cache, mode), _qr_r(a, cache, mode)
+    if mode == "complete" and m > n:
+        q, r = _cols(q, 0, k), _rows(r, 0, k)
+    return q, r
+
+
+def _qr_q_rule(g, ans, a, cache, mode):
+    m, n = _shape(a)[-2:]
+    extra = None
+    if mode == "complete" and m > n:
+        g, extra = _cols(g, 0, n), _cols(g, n)
+    q, r = _qr_reduced(a, cache, mode)
+    if m >= n:
+        ga = _qr_square_rule(q, r, g, None)
+    else:  # a = [x | y]: q depends on x only
+        gx = _qr_square_rule(q, _cols(r, 0, m), g, None)
+        zeros = xp.zeros(_shape(gx)[:-1] + (n - m,), dtype=_dtype(gx))
+        ga = concatenate([gx, zeros], axis=-1)
+    if extra is not None:
+        ga = _completion_guard(ga, extra, "linalg.qr(mode='complete')",
+                               f"columns {n}..{m - 1} of Q")
+    return ga
+
+
+def _qr_r_rule(g, ans, a, cache, mode):
+    m, n = _shape(a)[-2:]
+    if mode == "complete" and m > n:
+        g = _rows(g, 0, n)  # R's rows below n are zeros whatever a is
+    q, r = _qr_reduced(a, cache, mode)
+    if m >= n:
+        return _qr_square_rule(q, r, None, g)
+    # a = [x | y], r = [r1 | r2] with r2 = q^T y: y's cotangent is q g2, and r2 adds
+    # y g2^T to q's cotangent.
+    g1, g2 = _cols(g, 0, m), _cols(g, m)
+    y = _cols(a, m)
+    gx = _qr_square_rule(q, _cols(r, 0, m), matmul(y, _mT(g2)), g1)
+    return concatenate([gx, matmul(q, g2)], axis=-1)
+
+
+_qr_q = _elementwise(lambda a, cache, mode: cache[0], "linalg.qr", _qr_q_rule)
+_qr_r = _elementwise(lambda a, cache, mode: cache[1], "linalg.qr", _qr_r_rule)
+
+
+def qr(a, mode: str = "reduced"):
+    """QR factorisation, as ``numpy.linalg.qr`` (a ``QRResult(Q, R)``; ``R`` alone for
+    ``mode="r"``).
+
+    Differentiable for ``a`` whose leading ``min(m, n)`` columns have full rank, tall
+    or wide. With ``mode="complete"`` and ``m > n``, the columns of ``Q`` beyond ``n``
+    are an arbitrary completion: a gradient reaching them raises ``GradkitError``.
+    ``mode="raw"`` (Householder reflectors) has no gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.qr(np.array([[3.0], [4.0]]), mode="r")
+    array([[-5.]])
+    """
+    _matrices(a, "linalg.qr")
+    if mode not in ("reduced", "complete", "r", "raw"):
+        raise GradkitError(f"linalg.qr: mode must be 'reduced', 'complete', 'r' or 'raw', "
+                           f"got {mode!r}")
+    if mode == "raw":
+        if type(a) is Tensor:
+            raise GradkitError("linalg.qr(mode='raw'): the Householder form has no "
+                               "gradient; use mode='reduced'")
+        return _lapack("linalg.qr", xp.linalg.qr, a, mode)
+    cache = tuple(_lapack("linalg.qr", xp.linalg.qr, raw(a),
+                          "complete" if mode == "complete" else "reduced"))
+    if mode == "r":
+        return _qr_r(a, cache, "reduced")
+    return QRResult(_qr_q(a, cache, mode), _qr_r(a, cache, mode))
+
+
+# -- pseudo-inverse and least squares ----------------------------------------------------------
+
+_NOVALUE = object()
+
+
+def _pinv_fwd(a, rcond, hermitian, rtol):
+    if rtol is _NOVALUE:
+        return xp.linalg.pinv(a, rcond, hermitian)
+    return xp.linalg.pinv(a, rcond, hermitian, rtol=rtol)
+
+
+def _pinv_rule(g, ans, a, rcond, hermitian, rtol):
+    # Golub & Pereyra (1973), for a of constant rank:
+    # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P.
+    p = ans
+    pt = _mT(p)
+    m, n = _shape(a)[-2:]
+    gt = _mT(g)
+    ga = -matmul(matmul(pt, g), pt)
+    ga = ga + matmul(matmul(_eye(m, a) - matmul(a, p), gt), matmul(p, pt))
+    ga = ga + matmul(matmul(pt, p), matmul(gt, _eye(n, a) - matmul(p, a)))
+    return ga
+
+
+_pinv = _elementwise(_pinv_fwd, "linalg.pinv", _pinv_rule)
+
+
+def pinv(a, rcond=None, hermitian: bool = False, *, rtol=_NOVALUE):
+    """Moore-Penrose pseudo-inverse, as ``numpy.linalg.pinv`` (same cut-off rules).
+
+    The derivative is that of a matrix of constant rank (exact at full rank); with
+    ``hermitian=True`` only the lower triangle is read, as NumPy does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.pinv(np.array([[2.0, 0.0]]))
+    array([[0.5],
+           [0. ]])
+    """
+    _matrices(a, "linalg.pinv")
+    if rcond is not None and rtol is not _NOVALUE:
+        raise GradkitError("linalg.pinv: rcond and rtol can't both be set")
+    if hermitian:
+        _matrices(a, "linalg.pinv(hermitian=True)", square=True)
+        a = _from_triangle(a, "L")
+    return _pinv(a, rcond, bool(hermitian), rtol)
+
+
+def _lstsq_rank_check(a, cache) -> None:
+    n = _shape(a)[-1]
+    if cache[2] < n:
+        raise GradkitError(f"linalg.lstsq: the gradient needs a of full column rank; a has "
+                           f"shape {_shape(a)} and rank {cache[2]}")
+
+
+def _as_columns(b):
+    return b if _ndim(b) == 2 else expand_dims(b, -1)
+
+
+def _lstsq_parts(g, ans, a, b, cache):
+    # x = (a^T a)^-1 a^T b: with z = (a^T a)^-1 g and r = b - a x,
+    # ga = r z^T - a z x^T and gb = a z.
+    _lstsq_rank_check(a, cache)
+    vec = _ndim(b) == 1
+    x2, g2 = (expand_dims(ans, -1), expand_dims(g, -1)) if vec else (ans, g)
+    z = _solve(matmul(_mT(a), a), g2)
+    az = matmul(a, z)
+    return vec, x2, z, az
+
+
+def _lstsq_rule_a(g, ans, a, b, cache):
+    vec, x2, z, az = _lstsq_parts(g, ans, a, b, cache)
+    r = _as_columns(b) - matmul(a, x2)
+    return matmul(r, _mT(z)) - matmul(az, _mT(x2))
+
+
+def _lstsq_rule_b(g, ans, a, b, cache):
+    vec, _, _, az = _lstsq_parts(g, ans, a, b, cache)
+    return squeeze(az, -1) if vec else az
+
+
+_lstsq_x = _elementwise(lambda a, b, cache: cache[0], "linalg.lstsq", _lstsq_rule_a,
+                        _lstsq_rule_b)
+
+
+def _lstsq_res_parts(g, a, b, cache):
+    # residuals_j = |b_j - a x_j|^2 at the optimum x: d/da = -2 r_j x_j^T, d/db = 2 r_j.
+    _lstsq_rank_check(a, cache)
+    x2 = _as_columns(_lstsq_x(a, b, cache))
+    r = _as_columns(b) - matmul(a, x2)
+    return r * expand_dims(g * 2.0, -2), x2
+
+
+def _lstsq_res_rule_a(g, ans, a, b, cache):
+    rg, x2 = _lstsq_res_parts(g, a, b, cache)
+    return -matmul(rg, _mT(x2))
+
+
+def _lstsq_res_rule_b(g, ans, a, b, cache):
+    rg, _ = _lstsq_res_parts(g, a, b, cache)
+    return rg if _ndim(b) == 2 else squeeze(rg, -1)
+
+
+_lstsq_res = _elementwise(lambda a, b, cache: cache[1], "linalg.lstsq", _lstsq_res_rule_a,
+                          _lstsq_res_rule_b)
+
+
+def lstsq(a, b, rcond=None):
+    """Least-squares solution of ``a @ x = b``, as ``numpy.linalg.lstsq``: returns
+    ``(x, residuals, rank, s)``.
+
+    ``x``, ``residuals`` and ``s`` are differentiable; the derivatives of ``x`` and
+    ``residuals`` need ``a`` of full column rank (``GradkitError`` otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> x, res, rank, s = gnp.linalg.lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]))
+    >>> x, res, int(rank)
+    (array([2.]), array([2.]), 1)
+    """
+    if _ndim(a) != 2 or _ndim(b) not in (1, 2):
+        raise GradkitError(f"linalg.lstsq: a must be 2-D and b 1-D or 2-D, got shapes "
+                           f"{_shape(a)} and {_shape(b)}")
+    cache = _lapack("linalg.lstsq", xp.linalg.lstsq, raw(a), raw(b), rcond)
+    x = _lstsq_x(a, b, cache)
+    res = cache[1]
+    if _shape(res)[0]:
+        res = _lstsq_res(a, b, cache)
+    return x, res, cache[2], _svdvals(a, cache[3])
+
+
+# -- products and powers ------------------------------------------------------------------
+
+
+def matrix_power(a, n: int):
+    """``a`` raised to the integer power ``n`` (``inv`` for negative ``n``), as
+    ``numpy.linalg.matrix_power``, by repeated squaring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.matrix_power(np.array([[1.0, 1.0], [0.0, 1.0]]), 3)
+    array([[1., 3.],
+           [0., 1.]])
+    """
+    _matrices(a, "linalg.matrix_power", square=True)
+    try:
+        n = int(xp.asarray(n).__index__()) if not isinstance(n, int) else n
+    except (TypeError, AttributeError) as e:
+        raise GradkitError(f"linalg.matrix_power: the exponent must be an integer, "
+                           f"got {n!r}") from e
+    if n == 0:
+        shp = _shape(a)
+        return xp.broadcast_to(_eye(shp[-1], a), shp).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    if n == 1:
+        return a
+    if n == 2:
+        return matmul(a, a)
+    if n == 3:
+        return matmul(matmul(a, a), a)
+    z = result = None
+    while n > 0:  # the bits of n, least significant first, as NumPy
+        z = a if z is None else matmul(z, z)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else matmul(result, z)
+    return result
+
+
+def _chain_order(shapes) -> list:
+    """Cheapest parenthesisation of a matrix chain (dynamic programming on its dims)."""
+    dims = [s[0] for s in shapes] + [shapes[-1][1]]
+    k = len(shapes)
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j] = math.inf
+            for c in range(i, j):
+                q = cost[i][c] + cost[c + 1][j] + dims[i] * dims[c + 1] * dims[j + 1]
+                if q < cost[i][j]:
+                    cost[i][j], split[i][j] = q, c
+    return split
+
+
+def _chain(arrays, split, i, j):
+    if i == j:
+        return arrays[i]
+    c = split[i][j]
+    return matmul(_chain(arrays, split, i, c), _chain(arrays, split, c + 1, j))
+
+
+def multi_dot(arrays, *, out=None):
+    """Product of two or more matrices in the cheapest order, as
+    ``numpy.linalg.multi_dot`` (a 1-D first or last argument is a row or column vector).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.multi_dot([np.ones(2), np.eye(2), np.ones(2)])
+    np.float64(2.0)
+    """
+    if out is not None:
+        raise GradkitError("linalg.multi_dot: out= is not supported (gradkit returns a new "
+                           "array)")
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise GradkitError("linalg.multi_dot: expecting at least two arrays")
+    first, last = _ndim(arrays[0]), _ndim(arrays[-1])
+    if first == 1:
+        arrays[0] = expand_dims(arrays[0], 0)
+    if last == 1:
+        arrays[-1] = expand_dims(arrays[-1], -1)
+    for k, m in enumerate(arrays):
+        if _ndim(m) != 2:
+            raise GradkitError(f"linalg.multi_dot: array {k} must be 2-D (1-D only first or "
+                               f"last), got shape {_shape(m)}")
+    out = _chain(arrays, _chain_order([_shape(m) for m in arrays]), 0, len(arrays) - 1)
+    if first == 1 and last == 1:
+        return _getitem(out, (0, 0))
+    if first == 1 or last == 1:
+        return reshape(out, (-1,))
+    return out
+
+
+def tensorsolve(a, b, axes=None):
+    """Solve ``tensordot(a, x, x.ndim) = b`` for ``x``, as ``numpy.linalg.tensorsolve``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.tensorsolve(2.0 * np.eye(4).reshape(2, 2, 4), np.ones((2, 2))).shape
+    (4,)
+    """
+    nd = _ndim(a)
+    if axes is not None:
+        order = [k for k in range(nd) if k not in [ax % nd for ax in axes]]
+        order += [ax % nd for ax in axes]
+        a = transpose(a, order)
+    bshape = _shape(b)
+    xshape = _shape(a)[-(nd - len(bshape)):] if nd > len(bshape) else ()
+    rows = math.prod(bshape)
+    if math.prod(xshape) != rows:
+        raise GradkitError(f"linalg.tensorsolve: a of shape {_shape(a)} is not square for b "
+                           f"of shape {bshape} (prod(Q) must equal prod(b.shape))")
+    x = solve(reshape(a, (rows, rows)), reshape(b, (rows,)))
+    return reshape(x, xshape)
+
+
+def tensorinv(a, ind: int = 2):
+    """Inverse of ``a`` for ``tensordot`` over ``ind`` axes, as ``numpy.linalg.tensorinv``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.tensorinv(np.eye(4).reshape(4, 2, 2), ind=1).shape
+    (2, 2, 4)
+    """
+    if ind <= 0:
+        raise GradkitError(f"linalg.tensorinv: ind must be a positive integer, got {ind}")
+    shp = _shape(a)
+    rows = math.prod(shp[:ind])
+    if math.prod(shp[ind:]) != rows:
+        raise GradkitError(f"linalg.tensorinv: a of shape {shp} is not square for ind={ind}")
+    return reshape(inv(reshape(a, (rows, -1))), shp[ind:] + shp[:ind])
+
+
+# -- norms ------------------------------------------------------------------------------------
+
+
+def _norm2_fwd(x, axis, keepdims):
+    x = xp.asarray(x)
+    if not xp.issubdtype(x.dtype, xp.inexact):
+        x = x.astype(float)
     if axis is None:
+        flat = x.ravel(order="K")
+        out = xp.sqrt(flat.dot(flat))
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    return xp.sqrt(xp.add.reduce(x * x, axis=axis, keepdims=keepdims))
+
+
+def _norm2_rule(g, ans, x, axis, keepdims):
+    return _expand(g, ans, _shape(x), axis, keepdims) * _unit(x, axis)
+
+
+def _unit_fwd(x, axis):
+    n = xp.sqrt(xp.add.reduce(x * x, axis=axis, keepdims=True))
+    return x / xp.where(n == 0, 1, n)  # x is 0 wherever n is
+
+
+def _unit_rule(g, ans, x, axis):
+    # d(x / |x|) = (dx - u (u . dx)) / |x|; at |x| = 0 it is undefined: NaN, no warning.
+    axes = _neg_axes(axis, _ndim(x))
+    n = _norm2(x, axes, True)
+    proj = g - ans * sum(ans * g, axis=axes, keepdims=True)
+    return proj / where(raw(n) == 0, _NAN, n)
+
+
+# The Euclidean norm with its derivative x / |x|, taken as 0 at x = 0 (the minimum-norm
+# subgradient, as JAX and PyTorch do); the second derivative there is NaN.
+_norm2 = _elementwise(_norm2_fwd, "linalg.norm", _norm2_rule)
+_unit = _elementwise(_unit_fwd, "linalg.norm", _unit_rule)
+
+
+def _matrix_norm(x, ord, row, col, keepdims):
+    if ord in (None, "fro", "f"):
+        return _norm2(x, _neg_axes((row, col), _ndim(x)), keepdims)
+    nd = _ndim(x)
+    if ord in (2, -2, "nuc"):
+        s = svdvals(moveaxis(x, (row, col), (-2, -1)))
+        out = amax(s, axis=-1) if ord == 2 else amin(s, axis=-1) if ord == -2 else sum(
+            s, axis=-1)
+        if keepdims:
+            shp = list(_shape(x))
+            shp[row % nd] = shp[col % nd] = 1
+            out = reshape(out, tuple(shp))
+        return out
+    if ord in (1, -1):
+        col_sums = sum(absolute(x), axis=row, keepdims=True)
+        out = (amax if ord == 1 else amin)(col_sums, axis=col, keepdims=True)
+    elif ord in (xp.inf, -xp.inf):
+        row_sums = sum(absolute(x), axis=col, keepdims=True)
+        out = (amax if ord == xp.inf else amin)(row_sums, axis=row, keepdims=True)
+    else:
+        raise GradkitError(f"linalg.norm: invalid norm order {ord!r} for matrices")
+    return out if keepdims else squeeze(out, (row, col))
+
+
+def _vector_norm(x, ord, ax, keepdims):
+    if ord is None or ord == 2:
+        return _norm2(x, _neg_axes(ax, _ndim(x)), keepdims)
+    if isinstance(ord, str):
+        raise GradkitError(f"linalg.norm: invalid norm order {ord!r} for vectors")
+    if ord == xp.inf:
+        return amax(absolute(x), axis=ax, keepdims=keepdims)
+    if ord == -xp.inf:
+        return amin(absolute(x), axis=ax, keepdims=keepdims)
+    if ord == 1:
+        return sum(absolute(x), axis=ax, keepdims=keepdims)
+    if ord == 0:  # a count of non-zeros: piecewise constant, no gradient
+        return xp.sum(raw(x) != 0, axis=ax, keepdims=keepdims).astype(
+            _dtype(x) if xp.issubdtype(_dtype(x), xp.inexact) else float)
+    return power(sum(power(absolute(x), ord), axis=ax, keepdims=keepdims), 1.0 / ord)
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False):
+    """Vector and matrix norms, as ``numpy.linalg.norm`` (every ``ord``).
+
+    The 2-norm and Frobenius norm have gradient ``x / norm``, taken as 0 where the norm
+    is 0 (no NaN, no warning); ``ord=2, -2, 'nuc'`` of matrices go through the singular
+    values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> gk.grad(gnp.linalg.norm)(np.zeros(3))
+    array([0., 0., 0.])
+    """
+    nd = _ndim(x)
+    if axis is None:
+        if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
+            return _norm2(x, None, keepdims)
         axis = tuple(range(nd))
-    axis = (axis,) if isinstance(axis, int) else tuple(axis)
+    elif not isinstance(axis, tuple):
+        axis = (int(axis),)
     if len(axis) == 1:
-        ax = axis[0]
-        if ord is None or ord == 2:
-            return sqrt(sum(x * x, axis=ax, keepdims=keepdims))
-        if ord == xp.inf:
-            return amax(absolute(x), axis=ax, keepdims=keepdims)
-        if ord == -xp.inf:
-            return amin(absolute(x), axis=ax, keepdims=keepdims)
-        if ord == 1:
-            return sum(absolute(x), axis=ax, keepdims=keepdims)
-        if ord == 0:
-            raise GradkitError("linalg.norm: ord=0 counts non-zeros and has no gradient")
-        return power(sum(power(absolute(x), ord), axis=ax, keepdims=keepdims), 1.0 / ord)
+        return _vector_norm(x, ord, axis[0], keepdims)
     if len(axis) == 2:
         r, c = axis
-        if ord in (None, "fro"):
-            return sqrt(sum(x * x, axis=axis, keepdims=keepdims))
-        if ord in (1, -1):
-            col = sum(absolute(x), axis=r, keepdims=True)
-            f = amax if ord == 1 else amin
-            out = f(col, axis=c, keepdims=True)
-        elif ord in (xp.inf, -xp.inf):
-            row = sum(absolute(x), axis=c, keepdims=True)
-            f = amax if ord == xp.inf else amin
-            out = f(row, axis=r, keepdims=True)
-        else:
-            raise GradkitError(f"linalg.norm: matrix ord={ord!r} is not supported")
-        return out if keepdims else squeeze(out, axis)
-    raise GradkitError(f"linalg.norm: axis must name 1 or 2 axes, got {axis}")
+        if r % nd == c % nd:
+            raise GradkitError(f"linalg.norm: duplicate axes given: {axis}")
+        return _matrix_norm(x, ord, r, c, keepdims)
+    raise GradkitError(f"linalg.norm: improper number of dimensions to norm: axis={axis}, "
+                       f"x of shape {_shape(x)}")
+
+
+def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
+    """Vector norm over ``axis`` (any number of axes; all when None), as
+    ``numpy.linalg.vector_norm``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.vector_norm(np.array([[3.0, 0.0], [0.0, 4.0]]))
+    np.float64(5.0)
+    """
+    shp = _shape(x)
+    nd = len(shp)
+    if axis is None:
+        y, ax = reshape(x, (-1,)), 0
+    elif isinstance(axis, tuple):
+        axes = tuple(a % nd for a in axis)
+        rest = tuple(i for i in range(nd) if i not in axes)
+        y = reshape(transpose(x, axes + rest),
+                    (math.prod(shp[i] for i in axes),) + tuple(shp[i] for i in rest))
+        ax = 0
+    else:
+        y, ax = x, axis
+    out = norm(y, ord=ord, axis=ax)
+    if keepdims:
+        axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+        kept = list(shp)
+        for a in axes:
+            kept[a % nd] = 1
+        out = reshape(out, tuple(kept))
+    return out
+
+
+def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):
+    """Matrix norm of the last two axes, as ``numpy.linalg.matrix_norm``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.matrix_norm(np.diag([3.0, 4.0]), ord=2)
+    np.float64(4.0)
+    """
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def cond(x, p=None):
+    """Condition number, as ``numpy.linalg.cond`` (``p`` None, 2, -2 from the singular
+    values; 'fro', 'nuc', 1, -1, inf, -inf as ``norm(x) * norm(inv(x))``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> gnp.linalg.cond(np.diag([1.0, 4.0]))
+    np.float64(4.0)
+    """
+    _matrices(x, "linalg.cond")
+    if p is None or p == 2 or p == -2:
+        s = svdvals(x)
+        first, last = _getitem(s, (Ellipsis, 0)), _getitem(s, (Ellipsis, -1))
+        return first / last if p != -2 else last / first
+    _matrices(x, "linalg.cond", square=True)
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+matrix_rank = nondifferentiable(xp.linalg.matrix_rank, "linalg.matrix_rank")
