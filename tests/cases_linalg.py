@@ -440,3 +440,21 @@ def _(draw):
     return Ex(lambda a: gnp.linalg.cholesky(gram(gnp, a), upper=True),
               (reals(draw, batch + (n, n), -1, 1),), "cholesky(gram(a), upper=True)",
               lambda a: np.linalg.cholesky(gram(np, a), upper=True))
+
+
+def _array_api_alias(name, make_args, **kw):
+    @case(f"linalg.{name}")
+    def _(draw):
+        fn, ref = getattr(gnp.linalg, name), getattr(np.linalg, name)
+        return Ex(lambda *a: fn(*a, **kw), make_args(draw), f"linalg.{name}",
+                  lambda *a: ref(*a, **kw))
+
+
+_array_api_alias("matmul", lambda d: (reals(d, (2, 3)), reals(d, (3, 2))))
+_array_api_alias("outer", lambda d: (reals(d, (3,)), reals(d, (2,))))
+_array_api_alias("cross", lambda d: (reals(d, (2, 3)), reals(d, (2, 3))))
+_array_api_alias("tensordot", lambda d: (reals(d, (2, 3, 2)), reals(d, (3, 2))), axes=2)
+_array_api_alias("trace", lambda d: (reals(d, (2, 3, 3)),), offset=1)
+_array_api_alias("diagonal", lambda d: (reals(d, (2, 3, 4)),), offset=-1)
+_array_api_alias("vecdot", lambda d: (reals(d, (2, 3)), reals(d, (3,))))
+_array_api_alias("matrix_transpose", lambda d: (reals(d, (2, 3, 4)),))
