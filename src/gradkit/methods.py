@@ -79,10 +79,15 @@ Tensor.norm = linalg.norm
 _UFUNC_ALIASES = {"true_divide": "divide", "fabs": "absolute", "conjugate": "conj"}
 
 
-def _gnp():
-    from . import numpy as gnp
+_GNP = []  # gradkit.numpy, imported on first use (it imports this module)
 
-    return gnp
+
+def _gnp():
+    if not _GNP:
+        from . import numpy as gnp
+
+        _GNP.append(gnp)
+    return _GNP[0]
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):

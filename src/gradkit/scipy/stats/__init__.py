@@ -1,0 +1,5 @@
+"""Differentiable statistical distributions (as ``jax.scipy.stats``): :mod:`.norm`."""
+
+from . import norm
+
+__all__ = ["norm"]
