@@ -160,7 +160,8 @@ def test_float32_stays_float32(name, data):
 HESSIAN_CASES = ["tanh", "softplus", "power", "maximum", "logsumexp", "softmax", "prod",
                  "max", "std", "getitem_arrays", "einsum_...ij,...jk->...ik", "matmul",
                  "norm_vector_ord=3",
-                 "linalg.inv", "linalg.slogdet", "linalg.cholesky", "linalg.eigh_vectors"]
+                 "linalg.inv", "linalg.slogdet", "linalg.cholesky", "linalg.eigh_vectors",
+                 "linalg.svd_vectors", "linalg.qr", "linalg.eigvalsh", "scipy.special.logsumexp_b"]
 
 
 @pytest.mark.parametrize("name", HESSIAN_CASES)
