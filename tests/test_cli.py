@@ -33,3 +33,71 @@ def test_cli_bad_arguments_exit_2(capsys):
         assert e.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unrecognized arguments" in err
+
+
+def _fails_with(capsys, argv, code):
+    """``gradkit ARGV`` returns ``code`` with one line on stderr (no traceback)."""
+    assert cli.main(argv) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_bad_options_are_one_line_and_exit_2(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    err = _fails_with(capsys, ["run", "diagnosis", "--seed", "-1"], 2)
+    assert "--seed must be an integer from 0 to 4294967295" in err and "-1" in err
+    err = _fails_with(capsys, ["run", "diagnosis", "--seed", str(2**32)], 2)
+    assert "--seed" in err and str(2**32) in err
+    err = _fails_with(capsys, ["run", "diagnosis", "--epochs", "0"], 2)
+    assert "--epochs must be at least 1" in err
+    err = _fails_with(capsys, ["run", "diagnosis", "--out", str(a_file / "sub" / "dir")], 2)
+    assert f"{a_file} is a file" in err
+    err = _fails_with(capsys, ["run", "diagnosis", "--out", str(a_file)], 2)
+    assert "not a folder" in err
+    err = _fails_with(capsys, ["run", "nope", "--seed", "-1"], 2)
+    assert "unknown recipe 'nope'" in err
+
+
+def test_bad_options_from_the_shell_show_no_traceback(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for args in (["--seed", "-1"], ["--out", str(a_file / "sub")]):
+        done = subprocess.run([sys.executable, "-m", "gradkit.cli", "run", "diagnosis", *args],
+                              capture_output=True, text=True)
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert done.stdout == ""
+
+
+def test_failures_at_run_time_are_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    from gradkit.errors import NaNError
+    from gradkit.recipes import RECIPES
+
+    seen = {}
+    failures = [
+        (OSError(28, "No space left on device", str(tmp_path / "metrics.json")),
+         "No space left on device"),
+        (NaNError("diagnosis: stage 'adam' produced a non-finite 'loss'"), "non-finite"),
+        (ValueError("could not convert string to float: 'x'\nin row 3"), "row 3"),
+        (RuntimeError("boom"), "RuntimeError: boom"),
+    ]
+    for exc, words in failures:
+        def recipe(*, epochs, seed, out, resume, exc=exc):
+            seen.update(epochs=epochs, seed=seed, out=out, resume=resume)
+            raise exc
+
+        monkeypatch.setitem(RECIPES, "diagnosis", recipe)
+        err = _fails_with(capsys, ["run", "diagnosis", "--epochs", "1", "--seed", "7",
+                                   "--out", str(tmp_path / "run")], 1)
+        assert err.startswith("gradkit run diagnosis: ") and words in err
+    assert seen == dict(epochs=1, seed=7, out=str(tmp_path / "run"), resume=False)
+    # A developer can still ask for the traceback.
+    monkeypatch.setenv("GRADKIT_TRACEBACK", "1")
+    try:
+        cli.main(["run", "diagnosis", "--out", str(tmp_path / "run")])
+    except RuntimeError as e:
+        assert str(e) == "boom"
+    else:
+        raise AssertionError("GRADKIT_TRACEBACK=1 should let the error through")

@@ -12,7 +12,6 @@ import gradkit as gk
 import gradkit.numpy as gnp
 
 
-
 def statistics(np, x):
     """Robust and classical summaries of a sample."""
     z = (x - np.mean(x)) / np.std(x, ddof=1)
@@ -137,21 +136,21 @@ def image_gradient(np, img):
 
 
 PROGRAMS = {
-    "statistics": (statistics, lambda RNG: (RNG.standard_normal(9),)),
-    "kalman_step": (kalman_step, lambda RNG: (RNG.standard_normal(2),
+    "statistics": (statistics, lambda rng: (rng.standard_normal(9),)),
+    "kalman_step": (kalman_step, lambda rng: (rng.standard_normal(2),
                                           numpy.array([[1.0, 0.2], [0.2, 0.5]]))),
-    "polynomial_fit": (polynomial_fit, lambda RNG: (RNG.standard_normal(8),)),
-    "soft_dtw": (soft_dtw, lambda RNG: (RNG.standard_normal(4), RNG.standard_normal(5))),
-    "leapfrog": (leapfrog, lambda RNG: (RNG.standard_normal(5) * 0.3, RNG.standard_normal(5) * 0.3)),
-    "gaussian_process": (gaussian_process, lambda RNG: (numpy.log(0.3), numpy.linspace(0, 1, 6))),
-    "attention": (attention, lambda RNG: tuple(RNG.standard_normal((4, 3)) for _ in range(3))),
-    "signal_energy": (signal_energy, lambda RNG: (RNG.standard_normal(12),)),
-    "logistic_regression": (logistic_regression, lambda RNG: (
-        RNG.standard_normal(3), RNG.standard_normal((10, 3)), (RNG.random(10) > 0.5) * 1.0)),
-    "mixture_loglik": (mixture_loglik, lambda RNG: (numpy.array([-1.0, 1.2]),
-                                                RNG.standard_normal(7))),
-    "portfolio": (portfolio, lambda RNG: (RNG.standard_normal(10) * 0.03,)),
-    "image_gradient": (image_gradient, lambda RNG: (RNG.standard_normal((5, 6)),)),
+    "polynomial_fit": (polynomial_fit, lambda rng: (rng.standard_normal(8),)),
+    "soft_dtw": (soft_dtw, lambda rng: (rng.standard_normal(4), rng.standard_normal(5))),
+    "leapfrog": (leapfrog, lambda rng: tuple(rng.standard_normal((2, 5)) * 0.3)),
+    "gaussian_process": (gaussian_process, lambda rng: (numpy.log(0.3), numpy.linspace(0, 1, 6))),
+    "attention": (attention, lambda rng: tuple(rng.standard_normal((4, 3)) for _ in range(3))),
+    "signal_energy": (signal_energy, lambda rng: (rng.standard_normal(12),)),
+    "logistic_regression": (logistic_regression, lambda rng: (
+        rng.standard_normal(3), rng.standard_normal((10, 3)), (rng.random(10) > 0.5) * 1.0)),
+    "mixture_loglik": (mixture_loglik, lambda rng: (numpy.array([-1.0, 1.2]),
+                                                rng.standard_normal(7))),
+    "portfolio": (portfolio, lambda rng: (rng.standard_normal(10) * 0.03,)),
+    "image_gradient": (image_gradient, lambda rng: (rng.standard_normal((5, 6)),)),
 }
 
 

@@ -338,7 +338,7 @@ def test_non_finite_or_non_real_x(x):
 
 def test_wrong_output_shape_names_f():
     with pytest.raises(FunctionOutputError, match="f returned shape"):
-        derivative(lambda x: np.sum(x), [1.0, 2.0])
+        derivative(lambda x: np.stack([x, x]), [1.0, 2.0])  # not scalar even per point
     with pytest.raises(FunctionOutputError, match="f returned shape"):
         derivative(lambda t: [t, t], 1.0, vectorized=False)
     with pytest.raises(FunctionOutputError, match="complex values"):
@@ -385,3 +385,99 @@ def test_error_estimate_is_honest_on_random_smooth_functions(a, b, c, d, e, x, n
     res = derivative(f, x, n=n, method=method)
     assert abs(res.df - exact) <= res.error
     assert res.error <= (1e-6 if method == "central" else 1e-4) * max(1.0, abs(b) ** n, abs(d))
+
+
+# --------------------------------------------------------------------------- issue 8
+
+
+def test_complex_step_near_a_branch_point():
+    # The check's real secant used to span more than x itself, so sqrt failed it.
+    res = derivative(np.sqrt, 1e-8, method="complex")
+    assert res.df == pytest.approx(0.5 / np.sqrt(1e-8), rel=4 * np.finfo(float).eps)
+    assert res.success and res.message == "converged" and res.nfev <= 5
+    x = np.array([1e-18, 1e-14, 1e-10, 1e-8, 1e-4])
+    res = derivative(np.sqrt, x, method="complex")
+    np.testing.assert_allclose(res.df, 0.5 / np.sqrt(x), rtol=1e-14)
+    assert np.all(res.message == "converged") and np.all(np.abs(res.df - 0.5 / np.sqrt(x))
+                                                          <= res.error)
+    exact = np.diag(0.5 / np.sqrt(x))
+    for r in (gradient(lambda t: np.sum(np.sqrt(t), axis=0), x, method="complex"),
+              jacobian(np.sqrt, x, method="complex")):
+        np.testing.assert_allclose(r.df, np.diag(exact) if r.df.ndim == 1 else exact,
+                                   rtol=1e-14)
+        assert np.all(r.success)
+    x = np.array([1e-10, 1e-8])  # one direction for both: h follows the larger
+    r = directional_derivative(np.sqrt, x, np.ones(2), method="complex")
+    np.testing.assert_allclose(r.df, 0.5 / np.sqrt(x), rtol=1e-14)
+    assert np.all(r.message == "converged")
+
+
+def test_complex_step_retries_still_catch_a_dropped_imaginary_part():
+    # f(x + ih) = 1 - x + ih: its imaginary part claims f' = +1, the true slope is -1.
+    for x in (1e-12, 1.0):
+        res = derivative(lambda z: 1 - z + 2j * np.imag(z), x, method="complex")
+        assert abs(res.df + 1.0) <= 1e-10 and "complex step unusable" in res.message
+    # Where the complex step is not exact (x far below its step), it is not used.
+    res = derivative(np.sqrt, 1e-300, method="complex")
+    assert "complex step unusable" in res.message and not res.success
+    assert not np.isnan(res.df)  # one-sided differences ran, and say they are poor
+
+
+def test_scalar_only_functions_fall_back_to_one_call_per_point():
+    x = np.array([0.5, 1.0, 2.0])
+    res = derivative(math.sin, 1.0)
+    assert abs(res.df - math.cos(1.0)) <= 1e-12 and res.success
+    res = derivative(math.sin, x)
+    np.testing.assert_allclose(res.df, np.cos(x), rtol=1e-12)
+    res = derivative(math.exp, x, n=2)
+    np.testing.assert_allclose(res.df, np.exp(x), rtol=1e-8)
+    # No complex input for math.sin: central differences, and the message says why.
+    res = derivative(math.sin, x, method="complex")
+    np.testing.assert_allclose(res.df, np.cos(x), rtol=1e-12)
+    assert all("complex step unusable (f raised TypeError" in m for m in res.message)
+    # cmath.sin takes complex scalars but no arrays: the complex step works point by point.
+    import cmath
+
+    res = derivative(cmath.sin, x, method="complex")
+    np.testing.assert_array_equal(res.df, np.cos(x))
+    assert np.all(res.nfev == 2) and np.all(res.message == "converged")
+    # Scalar code with a branch, and a function that reduces: per point they are fine.
+    res = derivative(lambda t: t * t if t > 0 else -t, [-1.0, 2.0])
+    np.testing.assert_allclose(res.df, [-1.0, 4.0], rtol=1e-12)
+    res = derivative(np.sum, x)
+    np.testing.assert_allclose(res.df, 1.0, rtol=1e-12)
+    # The functions of arrays already fell back; they still do.
+    res = gradient(lambda p: math.sin(p[0]) * math.cos(p[1]), [1.0, 2.0])
+    np.testing.assert_allclose(res.df, [math.cos(1) * math.cos(2), -math.sin(1) * math.sin(2)],
+                               rtol=1e-12)
+    res = gradient(lambda p: math.sin(p[0]) * math.cos(p[1]), [1.0, 2.0], method="complex")
+    assert res.success.all() and "complex step unusable" in res.message[0]
+
+
+def test_a_failing_function_is_not_taken_for_scalar_code():
+    def broken(t):
+        raise ValueError("broken on purpose")
+
+    with pytest.raises(ValueError, match="broken on purpose"):
+        derivative(broken, [1.0, 2.0])
+    with pytest.raises(NameError) as info:
+        derivative(lambda t: undefined_name * t, [1.0, 2.0])  # noqa: F821
+    assert "then with one float at a time" in " ".join(info.value.__notes__)
+
+
+@pytest.mark.parametrize("value, kind", [(None, "NoneType"), ("1.0", "str"), (b"1", "bytes"),
+                                         (np.array(["a"]), "ndarray of dtype <U1")])
+def test_non_numeric_output_names_f_and_the_type(value, kind):
+    def f(t):
+        return value
+
+    message = rf"^f returned {kind}; it must return a number or array.*f is .*\bf\b"
+    calls = [lambda: derivative(f, 1.0), lambda: derivative(f, [1.0, 2.0], vectorized=False),
+             lambda: derivative(f, 1.0, method="complex"), lambda: gradient(f, [1.0, 2.0]),
+             lambda: jacobian(f, [1.0, 2.0]), lambda: hessian(f, [1.0, 2.0]),
+             lambda: directional_derivative(f, [1.0, 2.0], [1.0, 0.0])]
+    for call in calls:
+        with pytest.raises(FunctionOutputError, match=message):
+            call()
+    with pytest.raises(FunctionOutputError, match="f returned ndarray of dtype object"):
+        jacobian(lambda p: [p[0], None], [1.0, 2.0])

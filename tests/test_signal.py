@@ -432,3 +432,103 @@ def test_image_errors():
         gs.prewitt(np.array([[1.0, np.nan], [0.0, 1.0]]))
     with pytest.raises(GradkitError, match="axis=2 is out of range"):
         gs.sobel(np.ones((3, 3)), axis=2)
+
+
+# -- non-uniform grids (savgol_derivative, tv_derivative) and the TV weight ---------------
+
+
+def _grids(size=1000):
+    u = np.linspace(0, 2 * np.pi, size)
+    jitter = u + np.random.default_rng(5).uniform(-0.3, 0.3, size) * (u[1] - u[0])
+    jitter[[0, -1]] = u[[0, -1]]
+    graded = u ** 1.5 / np.sqrt(2 * np.pi)  # spacing grows from 0 to 3x the mean
+    return u, {"jitter": jitter, "graded": graded}
+
+
+def _rms(d, truth):
+    return float(np.sqrt(np.mean((np.asarray(d) - truth) ** 2)))
+
+
+def test_savgol_local_fits_are_exact_on_polynomials_of_their_degree(rng):
+    x = np.sort(rng.uniform(-1, 2, 40))
+    p = np.polynomial.Polynomial(rng.normal(size=4))
+    for n in (1, 2, 3):
+        d = gs.savgol_derivative(p(x), x=x, n=n, window=9, polyorder=3)
+        np.testing.assert_allclose(d, p.deriv(n)(x), atol=1e-8 * np.abs(p.coef).sum())
+
+
+def test_savgol_local_fits_on_a_uniform_grid_are_savitzky_golay(rng):
+    from gradkit.signal.smoothing import _local_fits
+
+    x = np.linspace(0, 3, 60)
+    y = np.sin(x) + rng.normal(0, 0.01, 60)
+    expected = savgol_filter(y, 11, 3, deriv=1, delta=x[1] - x[0], mode="interp")
+    np.testing.assert_allclose(_local_fits(y, x, 1, 11, 3, -1), expected, atol=1e-10)
+
+
+def test_uniform_x_takes_the_uniform_path(rng):
+    x = np.linspace(0, 3, 80)
+    y = np.sin(x) + rng.normal(0, 0.01, 80)
+    dx = x[1] - x[0]
+    np.testing.assert_array_equal(gs.savgol_derivative(y, x=x), gs.savgol_derivative(y, dx=dx))
+    np.testing.assert_array_equal(gs.savgol_derivative(y, x=x, window=9, polyorder=3),
+                                  gs.savgol_derivative(y, dx=dx, window=9, polyorder=3))
+    np.testing.assert_array_equal(gs.tv_derivative(y, x=x), gs.tv_derivative(y, dx=dx))
+    np.testing.assert_array_equal(gs.tv_derivative(y, x=x, alpha=1e-3),
+                                  gs.tv_derivative(y, dx=dx, alpha=1e-3))
+
+
+@pytest.mark.parametrize("grid", ["jitter", "graded"])
+def test_non_uniform_grids_match_the_uniform_accuracy(grid):
+    u, grids = _grids()
+    x = grids[grid]
+    for sigma, sg_goal, tv_goal in ((0.01, 0.005, 0.008), (0.1, 0.04, 0.05)):
+        noise = np.random.default_rng(0).normal(0, sigma, x.size)
+        sg = _rms(gs.savgol_derivative(np.sin(x) + noise, x=x), np.cos(x))
+        tv = _rms(gs.tv_derivative(np.sin(x) + noise, x=x), np.cos(x))
+        sg_uniform = _rms(gs.savgol_derivative(np.sin(u) + noise, dx=u[1] - u[0]), np.cos(u))
+        assert sg <= sg_goal and sg <= 1.5 * sg_uniform, (sigma, sg, sg_uniform)
+        assert tv <= tv_goal, (sigma, tv)
+
+
+def test_non_uniform_tv_weights_the_data_by_the_spacing():
+    # A noise-free line on a graded grid is returned exactly, whatever the weight.
+    _, grids = _grids(60)
+    x = grids["graded"]
+    np.testing.assert_allclose(gs.tv_derivative(2.0 * x - 1.0, x=x), 2.0, atol=1e-8)
+    np.testing.assert_allclose(gs.tv_derivative(2.0 * x - 1.0, x=x, alpha=1.0), 2.0, atol=1e-6)
+    # Piecewise-linear data on a non-uniform grid: the kink is kept.
+    y = np.abs(x - 3.0) + np.random.default_rng(0).normal(0, 0.01, x.size)
+    u = gs.tv_derivative(y, x=x)
+    calm = np.abs(x - 3.0) > 0.5
+    assert np.median(np.abs(u - np.sign(x - 3.0))[calm]) < 0.1
+
+
+def test_non_uniform_paths_are_differentiable(rng):
+    x = np.sort(rng.uniform(0, 1, 15))
+    y = rng.normal(size=15)
+    gk.check_grads(lambda v: gs.savgol_derivative(v, x=x, window=7, polyorder=3), (y,),
+                   order=2)
+    z = np.abs(x - 0.5) + rng.normal(0, 0.01, 15)
+    f = lambda v: gs.tv_derivative(v, x=x, alpha=1e-3, eps=1e-6)
+    gk.check_grads(f, (z,), order=1, modes=("rev",), eps=1e-6, rtol=1e-5, atol=1e-5)
+
+
+def test_non_uniform_errors_name_the_argument():
+    y = np.sin(np.linspace(0, 1, 20))
+    for f in (gs.savgol_derivative, gs.tv_derivative):
+        with pytest.raises(GradkitError, match="x has 19 coordinates but y has 20"):
+            f(y, x=np.arange(19.0))
+        with pytest.raises(GradkitError, match="strictly monotonic"):
+            f(y, x=np.r_[0.0, 2.0, 1.0, np.arange(3.0, 20.0)])
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.1])
+def test_tv_untuned_is_within_3x_of_savitzky_golay_tuned_on_the_truth(sigma):
+    x, y = _noisy_sine(sigma)
+    dx = x[1] - x[0]
+    truth = np.cos(x)
+    tuned = min(_rms(savgol_filter(y, w, p, deriv=1, delta=dx), truth)
+                for p in range(2, 8) for w in range(p + 3 - p % 2, x.size, 16))
+    tv = _rms(gs.tv_derivative(y, dx=dx), truth)
+    assert tv <= 3.0 * tuned, (tv, tuned)

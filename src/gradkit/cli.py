@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 KNOWN_RECIPES = ("diagnosis", "mlp", "cnn")
+# NumPy's legacy seeding and scikit-learn's random_state take 0 <= seed < 2**32.
+MAX_SEED = 2**32 - 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,24 +44,84 @@ def _recipes() -> dict:
     return RECIPES
 
 
-def _run_recipe(args) -> int:
-    recipes = _recipes()
+def _out_problem(out: str, what: str) -> str | None:
+    """Why ``out`` cannot be the output folder, or None when it can."""
+    path = Path(out)
+    if path.exists():
+        if not path.is_dir():
+            return f"{what}: it exists and is not a folder"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"{what}: the folder is not writable"
+        return None
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{what}: {parent} is a file, so no folder can be made under it"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{what}: cannot create it, {parent} is not writable"
+    return None
+
+
+def _argument_problem(args, recipes: dict) -> str | None:
     if args.name not in recipes:
-        sys.stderr.write(f"gradkit: unknown recipe '{args.name}' "
-                         f"(known: {', '.join(sorted(recipes))})\n")
-        return 2
+        return f"unknown recipe '{args.name}' (known: {', '.join(sorted(recipes))})"
     if args.epochs is not None and args.epochs < 1:
-        sys.stderr.write(f"gradkit: --epochs must be at least 1, got {args.epochs}\n")
-        return 2
+        return f"--epochs must be at least 1, got {args.epochs}"
+    if not 0 <= args.seed <= MAX_SEED:
+        return f"--seed must be an integer from 0 to {MAX_SEED} (NumPy's seed range), got " \
+               f"{args.seed}"
+    if args.out is not None:
+        return _out_problem(args.out, f"--out {args.out}")
+    default = Path("runs") / args.name
+    return _out_problem(str(default), f"the default output folder {default} (choose another "
+                                      f"with --out)")
+
+
+def _one_line(exc: BaseException) -> str:
+    """The cause of a failure, on one line."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else ""
+        text = f"{exc.strerror}: {where}" if where else exc.strerror
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _guarded(label: str, action) -> int:
+    """Run ``action``; a failure is one line on stderr and exit status 1, not a traceback.
+
+    ``GRADKIT_TRACEBACK=1`` in the environment lets the traceback through, for debugging.
+    """
     from .errors import GradkitError
 
     try:
-        recipes[args.name](epochs=args.epochs, seed=args.seed, out=args.out,
-                           resume=args.resume)
-    except GradkitError as e:
-        sys.stderr.write(f"gradkit run {args.name}: {e}\n")
+        action()
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{label}: interrupted\n")
+        return 130
+    except Exception as e:
+        if os.environ.get("GRADKIT_TRACEBACK"):
+            raise
+        if isinstance(e, GradkitError):
+            sys.stderr.write(f"{label}: {' '.join(str(e).split())}\n")
+        elif isinstance(e, OSError):
+            sys.stderr.write(f"{label}: cannot read or write a file ({_one_line(e)})\n")
+        else:
+            sys.stderr.write(f"{label}: failed ({_one_line(e)}; set GRADKIT_TRACEBACK=1 "
+                             f"to see where)\n")
         return 1
     return 0
+
+
+def _run_recipe(args) -> int:
+    recipes = _recipes()
+    problem = _argument_problem(args, recipes)
+    if problem is not None:
+        sys.stderr.write(f"gradkit: {problem}\n")
+        return 2
+    return _guarded(f"gradkit run {args.name}",
+                    lambda: recipes[args.name](epochs=args.epochs, seed=args.seed,
+                                               out=args.out, resume=args.resume))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from .demo import run as demo
 
-        demo()
-        return 0
+        return _guarded("gradkit demo", demo)
     if args.command == "run":
         return _run_recipe(args)
     parser.print_help()

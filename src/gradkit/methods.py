@@ -8,7 +8,7 @@ the matching ``gradkit.numpy`` function are one definition. ``__array_ufunc__`` 
 
 from __future__ import annotations
 
-from . import linalg, ops
+from . import elementwise, linalg, ops, statistics
 from .errors import GradkitError
 from .graph import Tensor, raw
 
@@ -40,7 +40,7 @@ def _reshape(self, *shape):
 
 _BINARY = {
     "add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "truediv": ops.divide,
-    "pow": ops.power, "matmul": ops.matmul,
+    "pow": ops.power, "matmul": ops.matmul, "mod": elementwise.remainder,
 }
 for _name, _f in _BINARY.items():
     setattr(Tensor, f"__{_name}__", _f)
@@ -60,9 +60,12 @@ for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "clip
               "softplus", "squeeze", "ravel", "swapaxes", "astype", "argmax", "argmin",
               "argsort", "diagonal", "trace", "round", "take", "repeat", "flip"):
     setattr(Tensor, _name, getattr(ops, _name))
-for _name in ("any", "all", "nonzero", "cumprod", "ptp", "conj", "conjugate"):
-    if hasattr(ops, _name):
-        setattr(Tensor, _name, getattr(ops, _name))
+for _name in ("any", "all", "nonzero"):
+    setattr(Tensor, _name, getattr(ops, _name))
+for _name in ("cumprod", "ptp"):
+    setattr(Tensor, _name, getattr(statistics, _name))
+for _name in ("conj", "conjugate"):
+    setattr(Tensor, _name, getattr(elementwise, _name))
 Tensor.abs = ops.absolute
 Tensor.copy = ops.positive  # a new node with the same value: gradients flow through it
 Tensor.clone = ops.positive

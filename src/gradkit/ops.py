@@ -20,6 +20,25 @@ from .backend import sliding_window_view as _np_windows
 from .errors import GradkitError
 from .graph import defvjp, nondifferentiable, primitive, raw
 
+# The NumPy-facing names; gradkit.numpy re-exports them (helpers stay private).
+__all__ = [
+    "abs", "absolute", "add", "all", "allclose", "amax", "amin", "any", "arccos", "arccosh",
+    "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort",
+    "array_equal", "astype", "atleast_1d", "atleast_2d", "broadcast_to", "cbrt", "ceil", "clip",
+    "concatenate", "cos", "cosh", "cumsum", "diag", "diagonal", "divide", "dot", "einsum", "equal",
+    "exp", "exp2", "expand_dims", "expm1", "flip", "floor", "full_like", "getitem", "greater",
+    "greater_equal", "hstack", "hypot", "inner", "isclose", "isfinite", "isinf", "isnan", "less",
+    "less_equal", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logical_and",
+    "logical_not", "logical_or", "logsumexp", "matmul", "matmul_add", "max", "maximum", "mean",
+    "min", "minimum", "moveaxis", "multiply", "ndim", "negative", "nonzero", "not_equal",
+    "ones_like", "outer", "pad", "positive", "power", "prod", "ravel", "reciprocal", "relu",
+    "repeat", "reshape", "rint", "roll", "round", "shape", "sigmoid", "sign", "sin", "sinh",
+    "size", "sliding_window_view", "softmax", "softplus", "sort", "split", "sqrt", "square",
+    "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "take", "take_along_axis", "tan",
+    "tanh", "tensordot", "tile", "trace", "transpose", "tril", "triu", "trunc", "var", "vdot",
+    "vstack", "where", "zeros_like",
+]
+
 # -- helpers ------------------------------------------------------------------------------
 
 
@@ -322,9 +341,11 @@ def mean(a, axis=None, keepdims=False):
 
 
 def _prod_rule(g, ans, x, axis=None, keepdims=False):
-    # d prod / dx_i = prod / x_i: exact away from zeros (documented limitation).
-    xs = _shape(x)
-    return _expand(g, ans, xs, axis, keepdims) * (_expand_value(ans, xs, axis, keepdims) / x)
+    # d prod / dx_i is the product of the other factors, built from exclusive cumulative
+    # products from both ends, never prod / x_i: exact when factors are zero, to any order.
+    from .statistics import _others_product  # statistics imports this module
+
+    return _expand(g, ans, _shape(x), axis, keepdims) * _others_product(x, axis)
 
 
 def _expand_value(ans, xshape, axis, keepdims):
@@ -333,7 +354,30 @@ def _expand_value(ans, xshape, axis, keepdims):
     return ans
 
 
-prod = _elementwise(_reduction("prod"), "prod", _prod_rule)
+_prod = _elementwise(_reduction("prod"), "prod", _prod_rule)
+
+
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=xp._NoValue, where=True):
+    """Product of array elements over the given axes (as ``numpy.prod``).
+
+    The gradient is the product of the other factors, exact when some are zero.
+
+    Examples
+    --------
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> gk.grad(gnp.prod)(gnp.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    if out is not None:
+        raise GradkitError("prod: out= is not supported by gradkit (a traced result is always "
+                           "a new array); use the returned value")
+    if dtype is not None or initial is not xp._NoValue or where is not True:
+        from .statistics import _prod_keywords  # where= shadows where() here
+
+        return _prod_keywords(a, axis, dtype, keepdims, initial, where)
+    if axis is not None or keepdims:
+        return _prod(a, axis=axis, keepdims=keepdims)
+    return _prod(a)
 
 
 def _extremum_rule(g, ans, x, axis=None, keepdims=False):
@@ -420,10 +464,12 @@ _softmax = _elementwise(
 _log_softmax = _elementwise(
     _log_softmax_fwd, "log_softmax",
     lambda g, ans, x, axis: g - exp(ans) * sum(g, axis=axis, keepdims=True))
-_logsumexp = _elementwise(
-    _logsumexp_fwd, "logsumexp",
-    lambda g, ans, x, axis, keepdims: _expand(g, ans, _shape(x), axis, keepdims)
-    * _softmax(x, axis))
+def _logsumexp_rule(g, ans, x, axis, keepdims):
+    # Not exp(x - ans): for |x| near 1e308, ans rounds to max(x) and loses log(n).
+    return _expand(g, ans, _shape(x), axis, keepdims) * _softmax(x, axis)
+
+
+_logsumexp = _elementwise(_logsumexp_fwd, "logsumexp", _logsumexp_rule)
 
 
 def softmax(x, axis=-1):
@@ -522,8 +568,17 @@ def _broadcast_to_rule(g, ans, x, shape):
     return sum_to(g, _nb(g, ans), _shape(x))
 
 
-_broadcast_to = _elementwise(lambda x, shape: xp.broadcast_to(x, shape), "broadcast_to",
-                             _broadcast_to_rule)
+def _broadcast_to_fwd(x, shape):
+    if math.prod(shape) <= 4096 and isinstance(x, xp.ndarray | xp.generic):
+        # numpy.broadcast_to costs several microseconds of Python; for small results a
+        # filled copy is cheaper (reduction rules expand their cotangent this way).
+        out = xp.empty(shape, dtype=x.dtype)
+        out[...] = x
+        return out
+    return xp.broadcast_to(x, shape)
+
+
+_broadcast_to = _elementwise(_broadcast_to_fwd, "broadcast_to", _broadcast_to_rule)
 
 
 def broadcast_to(array, shape):
@@ -560,13 +615,20 @@ def ravel(a):
     return reshape(a, (-1,))
 
 
-def atleast_1d(a):
-    return reshape(a, (1,)) if _ndim(a) == 0 else a
+def _each(f, arys):
+    out = tuple(f(array_from_nested(a) if isinstance(a, list | tuple) else a) for a in arys)
+    return out[0] if len(out) == 1 else out
 
 
-def atleast_2d(a):
-    n = _ndim(a)
-    return reshape(a, (1,) * (2 - n) + _shape(a)) if n < 2 else a
+def atleast_1d(*arys):
+    """Views with at least one dimension (a tuple for several arrays, as NumPy)."""
+    return _each(lambda a: reshape(a, (1,)) if _ndim(a) == 0 else a, arys)
+
+
+def atleast_2d(*arys):
+    """Views with at least two dimensions (a tuple for several arrays, as NumPy)."""
+    return _each(lambda a: reshape(a, (1,) * (2 - _ndim(a)) + _shape(a)) if _ndim(a) < 2
+                 else a, arys)
 
 
 def _astype_fwd(x, dtype):
@@ -738,29 +800,60 @@ _concat = primitive(_concat_fwd, "concatenate")
 _concat.joint = _concat_joint
 
 
-def concatenate(arrays, axis=0):
-    """Join arrays along an existing axis."""
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """Join arrays along an existing axis (``dtype=`` casts them first, as NumPy)."""
+    if out is not None:
+        raise GradkitError("concatenate: out= is not supported (gradkit returns a new array)")
     arrays = list(arrays)
+    if dtype is not None or casting != "same_kind":
+        arrays = _cast_for_join("concatenate", arrays, dtype, casting)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
     return _concat(int(axis), *arrays)
 
 
-def stack(arrays, axis=0):
+def _cast_for_join(name: str, arrays: list, dtype, casting) -> list:
+    # NumPy checks the casting rule on empty stand-ins of the arrays' dtypes.
+    dtypes = [xp.asarray(raw(a)).dtype for a in arrays]
+    try:
+        target = xp.concatenate([xp.empty((0,), d) for d in dtypes], dtype=dtype,
+                                casting=casting).dtype
+    except (TypeError, ValueError) as e:
+        raise GradkitError(f"{name}(dtype={dtype!r}, casting={casting!r}): {e}") from None
+    if dtype is None:
+        return arrays
+    return [a if d == target else astype(a, target) for a, d in zip(arrays, dtypes)]
+
+
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """Join arrays along a new axis."""
+    if out is not None:
+        raise GradkitError("stack: out= is not supported (gradkit returns a new array)")
     arrays = list(arrays)
     if not arrays:
         raise GradkitError("stack: need at least one array")
+    if dtype is not None or casting != "same_kind":
+        arrays = _cast_for_join("stack", arrays, dtype, casting)
     n = _ndim(arrays[0]) + 1
     return concatenate([expand_dims(a, axis % n) for a in arrays], axis=axis % n)
 
 
-def hstack(arrays):
-    arrays = [atleast_1d(a) for a in arrays]
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    """Stack arrays horizontally (along axis 1, or 0 for 1-D arrays)."""
+    arrays = [atleast_1d(a) for a in tup]
+    if not arrays:
+        raise GradkitError("hstack: need at least one array to concatenate")
+    if dtype is not None or casting != "same_kind":
+        arrays = _cast_for_join("hstack", arrays, dtype, casting)
     return concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
 
 
-def vstack(arrays):
-    return concatenate([atleast_2d(a) for a in arrays], axis=0)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """Stack arrays vertically (along axis 0, 1-D arrays as rows)."""
+    arrays = [atleast_2d(a) for a in tup]
+    if dtype is not None or casting != "same_kind":
+        arrays = _cast_for_join("vstack", arrays, dtype, casting)
+    return concatenate(arrays, axis=0)
 
 
 def _flip_fwd(x, axes):
@@ -1030,37 +1123,55 @@ def _parse_einsum(subscripts: str, shapes) -> tuple[list, str]:
     return full, out
 
 
-def _einsum_fwd(subscripts, *operands):
-    return xp.einsum(subscripts, *operands, optimize=len(operands) > 2)
+def _einsum_fwd(subscripts, *operands, optimize=None):
+    if optimize is None:  # a contraction path pays off only when there is an order to choose
+        optimize = len(operands) > 2
+    return xp.einsum(subscripts, *operands, optimize=optimize)
+
+
+def _einsum_diagonal(ct, target: str, shape: tuple, batch: tuple):
+    """The cotangent of an operand with a repeated subscript ('iij'): ``ct`` holds one value
+    per distinct subscript; it goes on the diagonal, zero elsewhere."""
+    first = {}
+    for k, c in enumerate(target):
+        first.setdefault(c, k)
+    ct = reshape(ct, batch + tuple(s if first[c] == k else 1
+                                   for k, (c, s) in enumerate(zip(target, shape))))
+    n = len(target)
+    index = [xp.arange(s).reshape((-1,) + (1,) * (n - k - 1)) for k, s in enumerate(shape)]
+    mask = True
+    for k, c in enumerate(target):
+        if first[c] != k:
+            mask = mask & (index[k] == index[first[c]])
+    return ct * mask.astype(_dtype(ct))
 
 
 def _einsum_joint(g, node):
     subscripts, *ops = node._args
     ins, out = _parse_einsum(subscripts, [_shape(o) for o in ops])
+    nb = _nb(g, node._value)
+    batch = _shape(g)[:nb]
     cts = []
     for i, _ in node._parents:
         i -= 1  # argument 0 is the subscripts string
         target = ins[i]
-        if len(set(target)) != len(target):
-            raise GradkitError(f"einsum: the gradient of an operand with a repeated subscript "
-                               f"('{target}') is not supported; take its diagonal first")
-        others = [ins[j] for j in range(len(ops)) if j != i]
-        present = set(out).union(*others) if others else set(out)
-        kept = "".join(c for c in target if c in present)
-        spec = ",".join(["..." + out] + others) + "->..." + kept
-        ct = einsum(spec, g, *[ops[j] for j in range(len(ops)) if j != i])
-        nb = _nb(g, node._value)
-        batch = _shape(g)[:nb]
         shape = _shape(ops[i])
         dims = dict(zip(target, shape))
+        letters = "".join(dict.fromkeys(target))  # each subscript once, in order
+        others = [ins[j] for j in range(len(ops)) if j != i]
+        present = set(out).union(*others) if others else set(out)
+        kept = "".join(c for c in letters if c in present)
+        spec = ",".join(["..." + out] + others) + "->..." + kept
+        ct = einsum(spec, g, *[ops[j] for j in range(len(ops)) if j != i])
         widened = tuple(nb + k for k, c in enumerate(kept)
                         if dims[c] == 1 and _shape(ct)[nb + k] != 1)
         if widened:  # an operand's size-1 "..." axis was broadcast: sum it back
             ct = sum(ct, axis=widened, keepdims=True)
-        if kept != target:
-            ct = reshape(ct, batch + tuple(shape[k] if c in present else 1
-                                           for k, c in enumerate(target)))
-            ct = broadcast_to(ct, batch + shape)
+        if kept != letters:
+            ct = reshape(ct, batch + tuple(dims[c] if c in present else 1 for c in letters))
+            ct = broadcast_to(ct, batch + tuple(dims[c] for c in letters))
+        if letters != target:
+            ct = _einsum_diagonal(ct, target, shape, batch)
         cts.append(ct)
     return cts
 
@@ -1068,13 +1179,76 @@ def _einsum_joint(g, node):
 _einsum = primitive(_einsum_fwd, "einsum")
 _einsum.joint = _einsum_joint
 
+# The sublist form numbers subscripts 0-51; NumPy reads them as these letters.
+_SUBLIST_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-def einsum(subscripts, *operands):
-    """Einstein summation, as ``numpy.einsum`` with a subscripts string."""
-    if not isinstance(subscripts, str):
-        raise GradkitError("einsum: only the subscripts-string form is supported")
-    ins, out = _parse_einsum(subscripts, [_shape(o) for o in operands])
-    return _einsum(",".join(ins) + "->" + out, *operands)
+
+def _sublist_subscripts(args) -> tuple[str, list]:
+    """``einsum(op0, sublist0, op1, sublist1, ..., [sublistout])`` as a subscripts string."""
+
+    def letters(sub) -> str:
+        out = []
+        for s in sub:
+            if s is Ellipsis:
+                out.append("...")
+                continue
+            s = int(raw(s))
+            if not 0 <= s < 52:
+                raise GradkitError(f"einsum: subscript {s} is not within the valid range "
+                                   f"[0, 52)")
+            out.append(_SUBLIST_LETTERS[s])
+        return "".join(out)
+
+    args = list(args)
+    out = letters(args.pop()) if len(args) % 2 else None
+    operands = args[0::2]
+    spec = ",".join(letters(s) for s in args[1::2])
+    return (spec if out is None else spec + "->" + out), operands
+
+
+def einsum(*operands, out=None, optimize=None, dtype=None, order="K", casting="safe"):
+    """Einstein summation, as ``numpy.einsum``: a subscripts string or the sublist form.
+
+    Repeated subscripts in an operand (``'ii->'``, ``'ii->i'``) take its diagonal, and
+    differentiate (the cotangent goes back on the diagonal). ``optimize`` chooses the
+    contraction path of the forward pass; None (the default) uses one for three operands
+    or more. ``out=`` is not supported.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit.numpy as gnp
+    >>> float(gnp.einsum("ii->", np.eye(3))), float(gnp.einsum(np.eye(3), [0, 0]))
+    (3.0, 3.0)
+    """
+    if out is not None:
+        raise GradkitError("einsum: out= is not supported (gradkit returns a new array)")
+    if not operands:
+        raise GradkitError("einsum: no subscripts and no operands given")
+    if isinstance(operands[0], str):
+        subscripts, operands = operands[0], list(operands[1:])
+    else:
+        subscripts, operands = _sublist_subscripts(operands)
+    ins, outs = _parse_einsum(subscripts, [_shape(o) for o in operands])
+    spec = ",".join(ins) + "->" + outs
+    if dtype is not None or order != "K" or casting != "safe":
+        operands = _einsum_cast(spec, operands, dtype, order, casting)
+    if optimize is None:
+        return _einsum(spec, *operands)
+    return _einsum(spec, *operands, optimize=optimize)
+
+
+def _einsum_cast(spec: str, operands, dtype, order, casting) -> list:
+    # NumPy checks dtype, order and casting on stand-ins of the operands' dtypes.
+    stand_ins = [xp.empty((1,) * _ndim(o), dtype=xp.asarray(raw(o)).dtype) for o in operands]
+    try:
+        target = xp.einsum(spec, *stand_ins, dtype=dtype, order=order, casting=casting).dtype
+    except (TypeError, ValueError) as e:
+        raise GradkitError(f"einsum(dtype={dtype!r}, casting={casting!r}, order={order!r}): "
+                           f"{e}") from None
+    if dtype is None:
+        return operands
+    return [o if xp.asarray(raw(o)).dtype == target else astype(o, target) for o in operands]
 
 
 # -- convolution windows ------------------------------------------------------------------
@@ -1183,3 +1357,14 @@ any = nondifferentiable(xp.any, "any")  # noqa: A001
 all = nondifferentiable(xp.all, "all")  # noqa: A001
 round = nondifferentiable(xp.round, "round")  # noqa: A001
 abs = absolute  # noqa: A001
+
+
+def array_from_nested(obj):
+    """A (nested) list or tuple of arrays, numbers and Tensors as one array, traced where
+    its elements are: what ``numpy.array`` does, without dropping the gradient."""
+    if isinstance(obj, list | tuple):
+        if not builtins.any(isinstance(o, list | tuple) or type(o).__name__ == "Tensor"
+                            for o in obj):
+            return xp.asarray(obj)
+        return stack([array_from_nested(o) for o in obj])
+    return obj

@@ -21,10 +21,12 @@ _MAX_BATCH_ELEMENTS = 1 << 22
 class ComplexUnsupported(Exception):
     """``f`` cannot carry a complex perturbation; ``args[0]`` says why.
 
-    ``attempted`` is how many points ``f`` was called with before that showed.
+    ``attempted`` is how many points ``f`` was called with before that showed;
+    ``type_error`` says it raised ``TypeError``, which an array alone may cause too.
     """
 
     attempted = 0
+    type_error = False
 
 
 def _domain_error(exc: BaseException) -> bool:
@@ -42,7 +44,9 @@ def _call(f: Callable, arg, complex_input: bool):
             with xp.errstate(all="ignore"):
                 out = raw(f(arg))
         except TypeError:
-            raise ComplexUnsupported("f raised TypeError for complex input") from None
+            exc = ComplexUnsupported("f raised TypeError for complex input")
+            exc.type_error = True
+            raise exc from None
     dropped = False
     for w in caught:
         if issubclass(w.category, xp.exceptions.ComplexWarning):
@@ -62,18 +66,48 @@ def _precision(arr) -> float:
     return float(xp.finfo(xp.float64).eps)
 
 
-def _as_values(out, shape: tuple, complex_input: bool, what: str):
-    """Check and convert one output of ``f``: numeric, of the expected shape."""
-    arr = xp.asarray(out)
-    if arr.shape != shape:
-        raise FunctionOutputError(f"f returned shape {arr.shape} for {what}; expected shape "
+def _describe(f: Callable) -> str:
+    """``f``'s name, and where it was defined when Python knows (a lambda has no name)."""
+    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None)
+    name = name or type(f).__name__
+    code = getattr(f, "__code__", None)
+    if code is not None:
+        return f"{name}, defined at {code.co_filename}:{code.co_firstlineno}"
+    return name
+
+
+def _output_type_error(f: Callable, out, what: str) -> FunctionOutputError:
+    kind = type(out).__name__
+    if isinstance(out, xp.ndarray):
+        kind += f" of dtype {out.dtype}"
+    called = what.split(" (f must")[0] or "a batch of points"
+    return FunctionOutputError(f"f returned {kind}; it must return a number or array of "
+                               f"numbers (f is {_describe(f)}; called with {called})")
+
+
+def _as_values(f: Callable, out, shape: tuple | None, complex_input: bool, what: str):
+    """Check and convert one output of ``f``: numeric, of the expected shape (if any)."""
+    # A str or None is no number, whatever its shape: say so before comparing shapes
+    # (NumPy would even turn None into NaN, a silent "not finite").
+    if out is None or isinstance(out, str | bytes):
+        raise _output_type_error(f, out, what)
+    try:
+        arr = xp.asarray(out)
+    except (TypeError, ValueError):
+        raise _output_type_error(f, out, what) from None
+    if arr.dtype.kind in "USVMm" or (arr.dtype.kind == "O" and bool(
+            xp.any(xp.frompyfunc(lambda v: v is None or isinstance(v, str | bytes), 1, 1)(arr)))):
+        raise _output_type_error(f, out if isinstance(out, xp.ndarray) else arr, what)
+    if shape is not None and arr.shape != shape:
+        exc = FunctionOutputError(f"f returned shape {arr.shape} for {what}; expected shape "
                                   f"{shape}")
+        exc.wrong_shape = True
+        raise exc
     if arr.dtype.kind not in "biufc":
         try:
             arr = arr.astype(xp.complex128 if complex_input else xp.float64)
         except (TypeError, ValueError):
-            raise FunctionOutputError(
-                f"f returned values of dtype {arr.dtype} for {what}; expected numbers") from None
+            raise _output_type_error(f, arr, what) from None
     if complex_input:
         if arr.dtype.kind != "c":
             raise ComplexUnsupported("f returned real values for complex input, dropping the "
@@ -90,46 +124,85 @@ def _as_values(out, shape: tuple, complex_input: bool, what: str):
 class Elementwise:
     """A real function of one real variable.
 
-    With ``vectorized`` it is called once per batch on a 1-D array of points and must act
-    elementwise; otherwise it is called on one Python ``float`` (or ``complex``) at a time,
-    and an ``ArithmeticError`` or ``ValueError`` it raises counts as a non-finite value.
+    With ``vectorized`` it is first called on a 1-D array of points and must then act
+    elementwise. If that first call raises, or returns something not shaped like its
+    input (scalar code such as ``math.sin``, a function that reduces), the points are
+    evaluated one at a time from then on, as :class:`VectorFunction` does for functions
+    that do not batch. One at a time (``vectorized=False``, or after that fallback), ``f``
+    gets a Python ``float`` (or ``complex``), and an ``ArithmeticError`` or ``ValueError``
+    it raises counts as a non-finite value.
     """
 
     def __init__(self, f: Callable, vectorized: bool):
         if not callable(f):
             raise FunctionOutputError(f"f must be callable; got {type(f).__name__}")
         self.f = f
-        self.vectorized = vectorized
+        # True: f batches; False: one call per point; None: not known until the first call.
+        self.vectorized = None if vectorized else False
         self.eps = float(xp.finfo(xp.float64).eps)
         self.engine = _Engine(self, False)
         self.engine_complex = _Engine(self, True)
 
     def __call__(self, t, complex_input: bool = False):
         """Values of ``f`` at the points ``t`` (a 1-D array), float or complex."""
-        if self.vectorized:
-            try:
-                out = _call(self.f, t, complex_input)
-            except ComplexUnsupported as exc:
-                exc.attempted = t.size
+        if self.vectorized is False:
+            return self._points(t, complex_input)[0]
+        try:
+            out = _call(self.f, t, complex_input)
+            self.eps = max(self.eps, _precision(xp.asarray(out)))
+            vals = _as_values(self.f, out, t.shape, complex_input,
+                              f"an input of shape {t.shape} (f must act elementwise; pass "
+                              "vectorized=False for a function of one scalar)")
+        except ComplexUnsupported as exc:
+            exc.attempted = t.size
+            if self.vectorized or not exc.type_error:
                 raise
-            except GradkitError:
+            return self._fallback(t, complex_input, exc)
+        except FunctionOutputError as exc:
+            if self.vectorized or not getattr(exc, "wrong_shape", False):
                 raise
-            except Exception as exc:
+            return self._fallback(t, complex_input, exc)
+        except GradkitError:
+            raise
+        except Exception as exc:
+            if self.vectorized:
                 exc.add_note(f"gradkit.numeric called f with an array of shape {t.shape}; "
                              "pass vectorized=False if f accepts only scalars")
                 raise
-            self.eps = max(self.eps, _precision(xp.asarray(out)))
-            try:
-                return _as_values(out, t.shape, complex_input,
-                                  f"an input of shape {t.shape} (f must act elementwise; pass "
-                                  "vectorized=False for a function of one scalar)")
-            except ComplexUnsupported as exc:
-                exc.attempted = t.size
-                raise
+            return self._fallback(t, complex_input, exc)
+        self.vectorized = True
+        return vals
+
+    def _fallback(self, t, complex_input: bool, first: BaseException):
+        """After ``f`` failed on an array: one call per point, if ``f`` works that way.
+
+        If every point then raises a domain error too, the array's failure is the one to
+        report (it was no scalar-only function, just a failing one).
+        """
+        try:
+            vals, raised = self._points(t, complex_input)
+        except ComplexUnsupported as exc:
+            exc.attempted = t.size
+            raise
+        except GradkitError:
+            raise
+        except Exception as exc:
+            exc.add_note(f"gradkit.numeric called f with an array of shape {t.shape} (it "
+                         f"raised {type(first).__name__}: {first}), then with one "
+                         f"{'complex' if complex_input else 'float'} at a time")
+            raise
+        if raised == t.size:
+            raise first
+        self.vectorized = False
+        return vals
+
+    def _points(self, t, complex_input: bool):
+        """One call per point: the values, and how many points raised a domain error."""
         dtype = xp.complex128 if complex_input else xp.float64
         vals = xp.empty(t.shape, dtype=dtype)
         cast = complex if complex_input else float
-        for i, ti in enumerate(t.tolist()):  # vectorized=False: one call per point, by request
+        raised = 0
+        for i, ti in enumerate(t.tolist()):  # one call per point, by request or necessity
             try:
                 out = _call(self.f, cast(ti), complex_input)
             except ComplexUnsupported as exc:
@@ -139,13 +212,14 @@ class Elementwise:
                 if not _domain_error(exc):
                     raise
                 out = xp.nan
+                raised += 1
             self.eps = max(self.eps, _precision(xp.asarray(out)))
             try:
-                vals[i] = _as_values(out, (), complex_input, "a scalar input")
+                vals[i] = _as_values(self.f, out, (), complex_input, "a scalar input")
             except ComplexUnsupported as exc:
                 exc.attempted = i + 1
                 raise
-        return vals
+        return vals, raised
 
 
 class _Engine:
@@ -190,10 +264,11 @@ class VectorFunction:
         self.m = x.size
         self.batched = None if vectorized else False
         self.count = 0
-        out = xp.asarray(_call(f, x, False))
-        self.eps = max(float(xp.finfo(xp.float64).eps), _precision(out))
-        self.out_shape = out.shape
-        self.f0 = _as_values(out, self.out_shape, False, f"x of shape {x.shape}").ravel()
+        out = _call(f, x, False)
+        self.eps = max(float(xp.finfo(xp.float64).eps), _precision(xp.asarray(out)))
+        f0 = _as_values(f, out, None, False, f"x of shape {x.shape}")
+        self.out_shape = f0.shape
+        self.f0 = f0.ravel()
         self.count = 1
         self.k = self.f0.size
 
@@ -208,7 +283,7 @@ class VectorFunction:
                 raise
             out = xp.full(self.out_shape, xp.nan)
         self.eps = max(self.eps, _precision(xp.asarray(out)))
-        return _as_values(out, self.out_shape, complex_input,
+        return _as_values(self.f, out, self.out_shape, complex_input,
                           f"an input of shape {point.shape}").ravel()
 
     def _detect(self, cols, complex_input: bool):
@@ -221,7 +296,7 @@ class VectorFunction:
         try:
             out = _call(self.f, probe.reshape(self.x.shape + (b + 1,)), complex_input)
             self.eps = max(self.eps, _precision(xp.asarray(out)))
-            vals = _as_values(out, self.out_shape + (b + 1,), complex_input, "")
+            vals = _as_values(self.f, out, self.out_shape + (b + 1,), complex_input, "")
         except (ComplexUnsupported, Exception):
             return None
         vals = vals.reshape(self.k, b + 1)
@@ -251,7 +326,7 @@ class VectorFunction:
                 self.count += nb
                 out = _call(self.f, part.reshape(self.x.shape + (nb,)), complex_input)
                 self.eps = max(self.eps, _precision(xp.asarray(out)))
-                parts.append(_as_values(out, self.out_shape + (nb,), complex_input,
+                parts.append(_as_values(self.f, out, self.out_shape + (nb,), complex_input,
                                         f"a batch of shape {self.x.shape + (nb,)}")
                              .reshape(self.k, nb))
             return xp.concatenate(parts, axis=1)

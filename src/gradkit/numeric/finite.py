@@ -52,7 +52,9 @@ def derivative(f: Callable, x, n: int = 1, method: str = "central", vectorized: 
         imaginary part the result falls back to central differences and ``message`` says
         so).
     vectorized : bool
-        Whether ``f`` accepts arrays (see ``f``).
+        Whether ``f`` accepts arrays (see ``f``). If a first call with an array raises or
+        returns something not shaped like its input (``math.sin``, ``np.sum``), ``f`` is
+        called with one float at a time from then on, as with ``vectorized=False``.
     accuracy : int, optional
         Order of the base finite-difference formula: an even number for central
         differences (default 2), at least 1 for one-sided ones (default 1). The adaptive
@@ -78,8 +80,9 @@ def derivative(f: Callable, x, n: int = 1, method: str = "central", vectorized: 
         For ``n`` outside 1 to 4, an unknown ``method``, ``method="complex"`` with
         ``n > 1``, a bad ``accuracy`` or ``step``, or a non-finite ``x``.
     FunctionOutputError
-        If ``f`` returns an array of another shape than its input (or a non-scalar for a
-        scalar input), or complex values for real input.
+        If ``f`` returns ``None``, a string or anything else that is not a number or an
+        array of numbers (the message names ``f`` and the type); a non-scalar for a
+        scalar input; or complex values for real input.
 
     Notes
     -----
@@ -170,11 +173,15 @@ def estimate(evaluate: Callable, evaluate_complex: Callable, origin, scale, argm
         redo = xp.flatnonzero(~usable)
         if redo.size:
             o, s, a, k, h, f0 = sub(redo)
-            alt = adaptive(evaluate, o, s, a, k, 1, "central", 2, h, f0)
+            # The whole chain of real methods, one-sided ones included where central
+            # differences find no estimate (sqrt at 1e-300, next to its domain's edge).
+            alt, alt_notes = estimate(evaluate, evaluate_complex, o, s, a, k, 1, "central", 2,
+                                      h, f0)
             why = reason or ("it disagrees with a real finite difference, so f does not "
                              "carry the imaginary part: abs, max, real-only code")
             _merge(est, alt, redo, xp.arange(redo.size), notes,
-                   f"complex step unusable ({why}); used central differences")
+                   f"complex step unusable ({why}); "
+                   + xp.where(alt_notes == "", "used central differences", alt_notes))
         return est, notes
     o, s, a, k, h, f0 = sub(xp.arange(npts))
     est = adaptive(evaluate, o, s, a, k, n, method, accuracy, h, f0)

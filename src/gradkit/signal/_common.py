@@ -17,7 +17,7 @@ from ..errors import GradkitError
 from ..graph import raw
 
 __all__ = ["EdgeFilter", "as_samples", "check_axis", "check_int", "check_spacing",
-           "check_grid", "moved"]
+           "check_grid", "is_uniform", "moved"]
 
 # Interior correlations use sliding windows and one matrix product while the windows
 # hold fewer elements than this; beyond it, one slice per kernel offset (no copy).
@@ -104,6 +104,14 @@ def check_grid(x, size: int, fn: str):
             f"{fn}: x must be strictly monotonic (sorted, without repeats), but x[{i}] = "
             f"{x[i]!r} and x[{i + 1}] = {x[i + 1]!r}; sort x and y together first")
     return x
+
+
+def is_uniform(x) -> bool:
+    """Whether the coordinates ``x`` are equally spaced (to 1e-9 of the spacing)."""
+    if x.shape[0] < 2:
+        return True
+    step = xp.diff(x)
+    return bool(xp.abs(step - step.mean()).max() <= 1e-9 * abs(step.mean()))
 
 
 def moved(y, axis: int):

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import math
 
+from .. import numpy as gnp
 from ..backend import xp
 from ..errors import GradkitError
 from ..graph import raw
-from ._common import EdgeFilter, as_samples, check_axis, check_int, check_spacing
+from ._common import (
+    EdgeFilter,
+    as_samples,
+    check_axis,
+    check_grid,
+    check_int,
+    check_spacing,
+    is_uniform,
+    moved,
+)
 from .noise import noise_std
 
 __all__ = ["savgol_derivative", "savgol_window", "savgol_filter_weights"]
+
+_FIT_ELEMENTS = 4_000_000  # elements of the blocks of windows formed at once
 
 
 def _poly_rows(window: int, polyorder: int, n: int, positions):
@@ -228,7 +240,7 @@ def _choose(ys, n: int, window, polyorder) -> tuple[int, int]:
 
 
 def savgol_derivative(y, dx: float = 1.0, n: int = 1, window: int | None = None,
-                      polyorder: int | None = None, axis: int = -1):
+                      polyorder: int | None = None, axis: int = -1, *, x=None):
     """Smoothing derivative of a noisy series (Savitzky-Golay), tuned from the data.
 
     Each sample gets the n-th derivative of the least-squares polynomial of degree
@@ -247,9 +259,9 @@ def savgol_derivative(y, dx: float = 1.0, n: int = 1, window: int | None = None,
     Parameters
     ----------
     y : array_like or Tensor
-        Samples on a uniform grid; any number of dimensions.
+        Samples; any number of dimensions.
     dx : float, default 1.0
-        Sample spacing.
+        Sample spacing of a uniform grid (ignored when ``x`` is given).
     n : int, default 1
         Derivative order (>= 1, <= polyorder).
     window : int, optional
@@ -257,6 +269,15 @@ def savgol_derivative(y, dx: float = 1.0, n: int = 1, window: int | None = None,
     polyorder : int, optional
         Degree of the fitted polynomials (>= n, < window).
     axis : int, default -1
+    x : array_like, optional
+        Coordinates of the samples along ``axis`` (1-D, strictly monotonic), for a
+        non-uniform grid: each sample gets the n-th derivative, at its coordinate, of the
+        least-squares polynomial fitted to its window on the actual coordinates (the
+        window centred on it; the first or last ``window`` samples near the ends). A
+        uniform ``x`` gives the result of ``dx``. The automatic window is chosen in
+        sample counts as if the samples were equally spaced (fine for jittered or
+        smoothly graded grids; pass ``window`` for very irregular ones). ``x`` is a
+        constant: no gradient flows to it.
 
     Returns
     -------
@@ -266,8 +287,8 @@ def savgol_derivative(y, dx: float = 1.0, n: int = 1, window: int | None = None,
     Raises
     ------
     GradkitError
-        NaN or inf in ``y``, a window that is even or longer than the series, an
-        order out of range.
+        NaN or inf in ``y`` or ``x``, a window that is even or longer than the series,
+        an order out of range, ``x`` not strictly monotonic or of the wrong length.
 
     See Also
     --------
@@ -286,14 +307,66 @@ def savgol_derivative(y, dx: float = 1.0, n: int = 1, window: int | None = None,
     >>> t = np.arange(7.0)
     >>> np.round(savgol_derivative(t ** 2, window=5, polyorder=2), 12) + 0.0  # exact
     array([ 0.,  2.,  4.,  6.,  8., 10., 12.])
+    >>> s = np.array([0.0, 0.5, 1.5, 2.0, 3.5, 4.0])  # a non-uniform grid
+    >>> np.round(savgol_derivative(s ** 2, x=s, window=5, polyorder=2), 12) + 0.0
+    array([0., 1., 3., 4., 7., 8.])
     """
     fn = "savgol_derivative"
     y = as_samples(y, fn)
     shape = raw(y).shape
     axis = check_axis(axis, len(shape), fn)
-    dx = check_spacing(dx, fn)
+    grid = None
+    if x is not None:
+        grid = check_grid(x, shape[axis], fn)
+        if is_uniform(grid):
+            dx, grid = (grid[-1] - grid[0]) / max(grid.shape[0] - 1, 1), None
+    dx = check_spacing(dx, fn) if grid is None else 1.0
     n = check_int(n, "n", fn, 1)
     window, polyorder = _check_window(window, polyorder, n, shape[axis], fn)
     if window is None or polyorder is None:
         window, polyorder = _choose(_as_series(y, axis), n, window, polyorder)
-    return savgol_filter_weights(window, polyorder, n).scaled(dx ** -n)(y, axis)
+    if grid is None:
+        return savgol_filter_weights(window, polyorder, n).scaled(dx ** -n)(y, axis)
+    return _local_fits(y, grid, n, window, polyorder, axis)
+
+
+def _local_fit_weights(grid, window: int, polyorder: int, n: int):
+    """Per sample ``i``: the indices ``nodes[i]`` of its window and the weights ``w[i]``
+    with ``w[i] @ y[nodes[i]]`` the n-th derivative at ``x_i`` of the least-squares
+    polynomial through those samples, on their actual coordinates.
+
+    The window is centred on ``i`` (the first or last ``window`` samples near the ends,
+    as on a uniform grid). Each fit is in ``t = (x - x_i) / s`` with ``s`` the farthest
+    node, by QR, all windows of a block at once (the loop is over blocks of samples).
+    """
+    size = grid.shape[0]
+    starts = xp.clip(xp.arange(size) - window // 2, 0, size - window)
+    nodes = starts[:, None] + xp.arange(window)
+    weights = xp.empty((size, window))
+    block = max(1, _FIT_ELEMENTS // (window * (polyorder + 1)))
+    powers = xp.arange(polyorder + 1)
+    for lo in range(0, size, block):
+        rows = slice(lo, lo + block)
+        offset = grid[nodes[rows]] - grid[rows, None]
+        s = xp.abs(offset).max(axis=1)
+        q, r = xp.linalg.qr((offset / s[:, None])[..., None] ** powers)
+        to_coef = xp.linalg.solve(r, xp.swapaxes(q, -1, -2))
+        weights[rows] = math.factorial(n) * to_coef[:, n, :] / s[:, None] ** n
+    return nodes, weights
+
+
+def _local_fits(y, grid, n: int, window: int, polyorder: int, axis: int):
+    """The Savitzky-Golay derivative on a non-uniform grid, by gradkit operations."""
+    nodes, weights = _local_fit_weights(grid, window, polyorder, n)
+    z = moved(y, axis)
+    dtype = xp.result_type(raw(z).dtype, xp.float32)
+    lead = raw(z).shape[:-1]
+    if nodes.size * max(1, int(xp.prod(lead))) <= _FIT_ELEMENTS:
+        out = gnp.sum(gnp.take(z, nodes, axis=-1) * weights.astype(dtype), axis=-1)
+    else:  # one gather per window offset, without forming every window
+        out = None
+        for k in range(window):
+            term = gnp.take(z, nodes[:, k], axis=-1) * weights[:, k].astype(dtype)
+            out = term if out is None else out + term
+    nd = len(raw(y).shape)
+    return out if axis == nd - 1 else gnp.moveaxis(out, -1, axis)

@@ -8,15 +8,23 @@ from .. import numpy as gnp
 from ..backend import xp
 from ..errors import GradkitError
 from ..graph import Tensor, defvjp, primitive, raw
-from ._common import as_samples, check_axis, check_int, check_spacing, moved
+from ._common import (
+    as_samples,
+    check_axis,
+    check_grid,
+    check_int,
+    check_spacing,
+    is_uniform,
+    moved,
+)
 from .noise import noise_std
 from .stencils import diff
 
 __all__ = ["tv_derivative"]
 
-_SECOND = (1.0, -2.0, 1.0)  # the second difference, whose sum of |.| is TV of the slope
 EPS = 1e-3  # psi(t) = sqrt(t^2 + eps^2), eps = EPS * (max y - min y) / N
 PROBES = 32  # random vectors for the trace estimate in the choice of alpha
+SMOOTH = 1e4  # eps of the smooth model, relative to the default (see _choose_lambda)
 
 
 # -- symmetric pentadiagonal systems by block cyclic reduction -----------------------------
@@ -117,38 +125,71 @@ def _penta_solve(diagonals, rhs):
     return x.reshape(lead + (even,))[..., :size]
 
 
-def _normal_diagonals(weights, lam):
-    """Diagonals of ``I + lam * D2^T diag(weights) D2`` (D2: second differences)."""
-    size = weights.shape[-1] + 2
-    lw = lam[..., None] * weights
-    d0 = xp.ones(weights.shape[:-1] + (size,))
-    d1 = xp.zeros(weights.shape[:-1] + (size - 1,))
-    d2 = lw.copy()
-    for i, si in enumerate(_SECOND):
-        d0[..., i:i + size - 2] += si * si * lw
-        if i < 2:
-            d1[..., i:i + size - 2] += si * _SECOND[i + 1] * lw
-    return d0, d1, d2
+class _Grid:
+    """The discrete operators of the model on a grid of samples, in units of the mean
+    spacing ``hbar``: ``G v`` the change of slope between neighbouring intervals (times
+    ``hbar``; the second difference on a uniform grid) and ``omega`` the length of each
+    sample's cell (divided by ``hbar``; all ones on a uniform grid), which weights the
+    data term as the integral of Chartrand's functional does."""
 
+    def __init__(self, size: int, x=None):
+        if x is None:
+            self.hbar = 1.0
+            self.a = self.c = xp.ones(size - 2)
+            self.b = xp.full(size - 2, -2.0)
+            self.omega = xp.ones(size)
+            return
+        h = xp.abs(xp.diff(x))
+        self.hbar = float(h.mean())
+        h = h / self.hbar
+        self.a, self.c = 1.0 / h[:-1], 1.0 / h[1:]
+        self.b = -(self.a + self.c)
+        self.omega = xp.concatenate([h[:1], 0.5 * (h[:-1] + h[1:]), h[-1:]])
 
-def _second_difference(v):
-    return v[..., :-2] - 2.0 * v[..., 1:-1] + v[..., 2:]
+    @property
+    def coefficients(self):
+        return self.a, self.b, self.c
+
+    def apply(self, v):
+        """``G v`` along the last axis."""
+        return self.a * v[..., :-2] + self.b * v[..., 1:-1] + self.c * v[..., 2:]
+
+    def add_adjoint(self, out, t):
+        """``out += G^T t`` (in place)."""
+        m = t.shape[-1]
+        for i, coef in enumerate(self.coefficients):
+            out[..., i:i + m] += coef * t
+
+    def normal_diagonals(self, weights, lam):
+        """Diagonals of ``diag(omega) + lam * G^T diag(weights) G`` (pentadiagonal)."""
+        m = weights.shape[-1]
+        lw = lam[..., None] * weights
+        d0 = xp.broadcast_to(self.omega, weights.shape[:-1] + (m + 2,)).copy()
+        d1 = xp.zeros(weights.shape[:-1] + (m + 1,))
+        coef = self.coefficients
+        for i in range(3):
+            d0[..., i:i + m] += coef[i] * coef[i] * lw
+            if i < 2:
+                d1[..., i:i + m] += coef[i] * coef[i + 1] * lw
+        return d0, d1, coef[0] * coef[2] * lw
 
 
 # -- the model ------------------------------------------------------------------------------
 
 
-def _lagged_diffusivity(y, lam, eps, v, max_iter: int, tol: float):
-    """Minimise 1/2 |v - y|^2 + lam * sum sqrt((D2 v)^2 + eps^2) by lagged diffusivity.
+def _lagged_diffusivity(y, lam, eps, v, max_iter: int, tol: float, grid: _Grid):
+    """Minimise 1/2 sum omega (v - y)^2 + lam * sum sqrt((G v)^2 + eps^2) by lagged
+    diffusivity.
 
-    Each step solves ``(I + lam D2^T W D2) v_new = y`` with ``W = 1/sqrt((D2 v)^2 +
-    eps^2)``: the quadratic that majorises the objective at ``v``, so the objective
+    Each step solves ``(Omega + lam G^T W G) v_new = Omega y`` with ``W = 1/sqrt((G v)^2
+    + eps^2)``: the quadratic that majorises the objective at ``v``, so the objective
     never increases (a majorise-minimise iteration, Vogel & Oman 1996).
     """
     scale = xp.maximum(xp.abs(y).max(axis=-1, keepdims=True), 1e-300)
+    rhs = grid.omega * y
     for it in range(1, max_iter + 1):
-        weights = 1.0 / xp.sqrt(_second_difference(v) ** 2 + eps[..., None] ** 2)
-        new = _penta_solve(_normal_diagonals(weights, lam), y)
+        weights = 1.0 / xp.sqrt(grid.apply(v) ** 2 + eps[..., None] ** 2)
+        new = _penta_solve(grid.normal_diagonals(weights, lam), rhs)
         change = xp.abs(new - v).max(axis=-1, keepdims=True) / scale
         v = new
         if (change <= tol).all():
@@ -156,35 +197,35 @@ def _lagged_diffusivity(y, lam, eps, v, max_iter: int, tol: float):
     return v, max_iter
 
 
-def _minimise(y, lam, eps, v, max_iter: int, tol: float):
+def _minimise(y, lam, eps, v, max_iter: int, tol: float, grid: _Grid):
     """Lagged diffusivity (global, monotone), then Newton (fast local convergence)."""
-    v, _ = _lagged_diffusivity(y, lam, eps, v, 30, tol)
-    return _newton(y, lam, eps, v, max_iter, tol)
+    v, _ = _lagged_diffusivity(y, lam, eps, v, 30, tol, grid)
+    return _newton(y, lam, eps, v, max_iter, tol, grid)
 
 
-def _objective(y, lam, eps, v):
-    t = _second_difference(v)
-    return 0.5 * ((v - y) ** 2).sum(-1) + lam * xp.sqrt(t * t + eps[..., None] ** 2).sum(-1)
+def _objective(y, lam, eps, v, grid: _Grid):
+    t = grid.apply(v)
+    return (0.5 * (grid.omega * (v - y) ** 2).sum(-1)
+            + lam * xp.sqrt(t * t + eps[..., None] ** 2).sum(-1))
 
 
-def _newton(y, lam, eps, v, max_iter: int, tol: float):
+def _newton(y, lam, eps, v, max_iter: int, tol: float, grid: _Grid):
     """Polish ``v`` with Newton steps on the smoothed objective (pentadiagonal Hessian),
     each with a backtracking (Armijo) line search; quadratic convergence near the
     minimiser, where lagged diffusivity is slow."""
     scale = xp.maximum(xp.abs(y).max(axis=-1, keepdims=True), 1e-300)
     steps = 0.5 ** xp.arange(40.0)
     for it in range(1, max_iter + 1):
-        t = _second_difference(v)
+        t = grid.apply(v)
         root = xp.sqrt(t * t + eps[..., None] ** 2)
-        grad = v - y
-        for i, si in enumerate(_SECOND):
-            grad[..., i:i + t.shape[-1]] += si * lam[..., None] * t / root
-        step = -_hessian_solver(v, lam, eps)(grad)
+        grad = grid.omega * (v - y)
+        grid.add_adjoint(grad, lam[..., None] * t / root)
+        step = -_hessian_solver(v, lam, eps, grid)(grad)
         slope = (grad * step).sum(-1)
         trial = v[None] + steps.reshape((-1,) + (1,) * v.ndim) * step[None]
-        ok = _objective(y, lam, eps, trial) <= (_objective(y, lam, eps, v)
-                                                + 1e-4 * steps.reshape((-1,) + (1,) * (
-                                                    v.ndim - 1)) * slope)
+        ok = _objective(y, lam, eps, trial, grid) <= (
+            _objective(y, lam, eps, v, grid)
+            + 1e-4 * steps.reshape((-1,) + (1,) * (v.ndim - 1)) * slope)
         first = xp.argmax(ok, axis=0)
         first = xp.where(ok.any(axis=0), first, len(steps) - 1)
         size = steps[first][..., None]
@@ -194,64 +235,90 @@ def _newton(y, lam, eps, v, max_iter: int, tol: float):
     return v, max_iter
 
 
-def _dof(lam, eps, v, probes):
-    """Degrees of freedom ``tr(dv/dy) = tr(H^-1)`` of the solution, by Hutchinson's
+def _dof(lam, eps, v, probes, grid: _Grid):
+    """Degrees of freedom ``tr(dv/dy) = tr(H^-1 Omega)`` of the solution, by Hutchinson's
     estimator with fixed Rademacher probes (H: Hessian of the smoothed objective)."""
     z = probes.reshape(probes.shape[:1] + (1,) * (v.ndim - 1) + probes.shape[1:])
-    return (z * _hessian_solver(v, lam, eps)(z)).sum(-1).mean(0)
+    return (z * _hessian_solver(v, lam, eps, grid)(grid.omega * z)).sum(-1).mean(0)
 
 
-def _hessian_solver(v, lam, eps):
-    t = _second_difference(v)
+def _hessian_solver(v, lam, eps, grid: _Grid):
+    t = grid.apply(v)
     curvature = eps[..., None] ** 2 / (t * t + eps[..., None] ** 2) ** 1.5
-    diagonals = _normal_diagonals(curvature, lam)
+    diagonals = grid.normal_diagonals(curvature, lam)
     return lambda rhs: _penta_solve(diagonals, rhs)
 
 
-def _choose_lambda(y, sigma, eps, search_iter: int):
-    """The weight minimising the Bayesian information criterion of the fit.
-
-    ``BIC = |v - y|^2 / sigma^2 + log(N) * dof``, ``dof = tr(dv/dy)`` (the effective
-    number of parameters: about the number of kinks of ``v`` plus two). Scanned on a
-    grid of half powers of ten from heavy to light smoothing (warm-started), then
-    refined by quarter powers around the best.
-    """
+def _scan(y, sigma, eps, search_iter: int, grid: _Grid, probes, top: float, refine: str):
+    """Solutions for weights ``lam = sigma 10**k``, k from ``top`` down by halves until BIC
+    has risen three times in a row, then a quarter step either side of the best by
+    ``refine`` ("bic" or "cp"). Per series: (lowest BIC, chosen lam, its solution)."""
     size = y.shape[-1]
-    probes = xp.random.default_rng(0).choice([-1.0, 1.0], size=(PROBES, size))
     lead = y.shape[:-1]
 
-    def bic(k, v):
+    def fit(k, v):
         lam = sigma * 10.0 ** k
-        v, _ = _minimise(y, lam, eps, v, search_iter, 1e-6)
-        crit = ((v - y) ** 2).sum(-1) / sigma ** 2 + math.log(size) * _dof(lam, eps, v, probes)
-        return crit, v
+        v, _ = _minimise(y, lam, eps, v, search_iter, 1e-6, grid)
+        rss = (grid.omega * (v - y) ** 2).sum(-1) / sigma ** 2
+        dof = _dof(lam, eps, v, probes, grid)
+        return {"bic": rss + math.log(size) * dof, "cp": rss + 2.0 * dof}, v
 
-    best = xp.full(lead, xp.inf)
+    best = {name: xp.full(lead, xp.inf) for name in ("bic", "cp")}
     best_k = xp.zeros(lead)
     best_v = y.copy()
     v = y.copy()
     worse = 0
-    top = math.ceil(2 * math.log10(size)) + 1.0  # lam = sigma N^2: about a straight line
     for k in xp.arange(top, -1.5, -0.5):
-        crit, v = bic(xp.full(lead, k), v)
-        better = crit < best
-        best = xp.where(better, crit, best)
+        crit, v = fit(xp.full(lead, k), v)
+        for name in ("bic", "cp"):
+            if name != refine:
+                better = crit[name] < best[name]
+                best[name] = xp.where(better, crit[name], best[name])
+        better = crit[refine] < best[refine]
+        best[refine] = xp.where(better, crit[refine], best[refine])
         best_k = xp.where(better, k, best_k)
         best_v = xp.where(better[..., None], v, best_v)
-        worse = 0 if better.any() else worse + 1
+        rising = crit["bic"] > best["bic"]
+        worse = worse + 1 if rising.all() else 0
         if worse >= 3:  # the fit only gets more complex from here
             break
     for step in (-0.25, 0.25):
-        crit, v = bic(best_k + step, best_v)
-        better = crit < best
-        best = xp.where(better, crit, best)
+        crit, v = fit(best_k + step, best_v)
+        best["bic"] = xp.minimum(best["bic"], crit["bic"])
+        better = crit[refine] < best[refine]
+        best[refine] = xp.where(better, crit[refine], best[refine])
         best_v = xp.where(better[..., None], v, best_v)
         best_k = xp.where(better, best_k + step, best_k)
-    return sigma * 10.0 ** best_k, best_v
+    return best["bic"], sigma * 10.0 ** best_k, best_v
+
+
+def _choose_lambda(y, sigma, eps, search_iter: int, grid: _Grid):
+    """The model and its weight, per series: ``(lam, eps, v)``.
+
+    Two models are fitted: total variation (``eps`` as given: the derivative may have
+    kinks) and a smooth one (``eps`` ``SMOOTH`` times larger: ``psi`` is quadratic at the
+    slope changes of the data, a smoothing spline of the antiderivative). Each is
+    scanned over ``lam``; the model with the lower Bayesian information criterion
+    ``|v - y|^2 / sigma^2 + log(N) dof`` wins. Within the total-variation model BIC also
+    picks ``lam`` (its ``log N`` penalty favours few kinks); within the smooth model
+    Mallows' ``C_p = |v - y|^2 / sigma^2 + 2 dof`` does (an unbiased estimate of the
+    risk, which BIC's heavier penalty would oversmooth).
+    """
+    size = y.shape[-1]
+    probes = xp.random.default_rng(0).choice([-1.0, 1.0], size=(PROBES, size))
+    top = math.ceil(2 * math.log10(size)) + 1.0  # lam = sigma N^2: about a straight line
+    bic_tv, lam_tv, v_tv = _scan(y, sigma, eps, search_iter, grid, probes, top, "bic")
+    smooth_eps = SMOOTH * eps
+    # In the quadratic regime only lam / eps matters: start as much higher.
+    bic_sm, lam_sm, v_sm = _scan(y, sigma, smooth_eps, search_iter, grid, probes,
+                                 top + math.log10(SMOOTH), "cp")
+    smooth = bic_sm < bic_tv
+    return (xp.where(smooth, lam_sm, lam_tv), xp.where(smooth, smooth_eps, eps),
+            xp.where(smooth[..., None], v_sm, v_tv))
 
 
 def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
-                  max_iter: int = 100, tol: float = 1e-10):
+                  max_iter: int = 100, tol: float = 1e-10, *, x=None):
     """Derivative of very noisy data by total-variation regularisation (Chartrand).
 
     The derivative ``u`` minimises Chartrand's functional (R. Chartrand, "Numerical
@@ -276,15 +343,26 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
     objective (same pentadiagonal structure, backtracking line search) finish the
     solve to ``tol``.
 
-    Choosing ``alpha`` (when it is None): the Bayesian information criterion
-    ``|v - y|^2 / sigma^2 + log(N) * dof``, with ``sigma`` from :func:`noise_std` and
-    ``dof = trace(dv/dy)``, the effective number of parameters of the fit (about the
-    number of kinks of ``v`` plus two; estimated with 32 fixed random probes). The
-    weight is scanned over half powers of ten, from ``10 sigma N^2`` (nearly a
-    straight line) down, until the criterion has risen three times in a row, then
-    refined by a quarter power. BIC's ``log(N)`` penalty favours few kinks: the
-    piecewise-constant derivatives this method is for. Data without noise
-    (``sigma = 0``) are differentiated as they are.
+    Choosing ``alpha`` and the model (when ``alpha`` is None), from the data only: two
+    models are fitted, total variation (``eps`` as given) and a smooth one (``eps`` 1e4
+    times larger, so that ``psi`` is quadratic at the slope changes of the data: a
+    smoothing spline of the antiderivative). Each is scanned over half powers of ten of
+    the weight, from ``10 sigma N^2`` (nearly a straight line; 1e4 times that for the
+    smooth model) down until the Bayesian information criterion ``|v - y|^2 / sigma^2 +
+    log(N) * dof`` has risen three times in a row, then refined by a quarter power
+    (``sigma`` from :func:`noise_std`; ``dof = trace(dv/dy)``, the effective number of
+    parameters, estimated with 32 fixed random probes). The model with the lower BIC
+    wins: BIC's ``log(N)`` penalty favours few kinks, so piecewise-linear data keep
+    total variation (whose weight BIC also picks), while smooth data get the smooth
+    model, whose weight minimises Mallows' ``C_p = |v - y|^2 / sigma^2 + 2 dof`` (an
+    unbiased risk estimate; BIC would oversmooth). Data without noise (``sigma = 0``)
+    are differentiated as they are.
+
+    Non-uniform grid (``x`` given): the data term is weighted by each sample's cell
+    length (as the integral is) and the penalty is on the change of slope between
+    neighbouring intervals, ``(v_{i+2} - v_{i+1}) / h_{i+1} - (v_{i+1} - v_i) / h_i``;
+    the weight is relative to the mean spacing ``hbar`` (``lam = alpha / hbar^2``), and
+    the derivative returned is ``diff(v, x=x)``. A uniform ``x`` takes the uniform path.
 
     Differentiable with respect to ``y``: the solver runs on constants, and the
     gradient comes from the implicit function theorem at the solution, ``dv/dy =
@@ -294,10 +372,10 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
     Parameters
     ----------
     y : array_like or Tensor
-        Samples on a uniform grid; several series along other axes are solved at once,
-        each with its own ``alpha``.
+        Samples; several series along other axes are solved at once, each with its own
+        ``alpha``.
     dx : float, default 1.0
-        Sample spacing.
+        Sample spacing of a uniform grid (ignored when ``x`` is given).
     alpha : float or array_like, optional
         Regularisation weight (broadcast over the series). Chosen from the data when
         None.
@@ -310,6 +388,9 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
         Most Newton steps of the final solve.
     tol : float, default 1e-10
         Stop when no sample of ``v`` moves by more than ``tol * max|y|``.
+    x : array_like, optional
+        Coordinates of the samples along ``axis`` (1-D, strictly monotonic), for a
+        non-uniform grid; a constant (no gradient flows to it).
 
     Returns
     -------
@@ -339,11 +420,21 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
     y = as_samples(y, fn)
     shape = raw(y).shape
     axis = check_axis(axis, len(shape), fn)
-    dx = check_spacing(dx, fn)
     max_iter = check_int(max_iter, "max_iter", fn, 1)
     if shape[axis] < 4:
         raise GradkitError(f"{fn}: y has {shape[axis]} samples along the axis; at least 4 "
                            f"are needed")
+    grid = None
+    if x is not None:
+        grid = check_grid(x, shape[axis], fn)
+        if is_uniform(grid):
+            dx, grid = (grid[-1] - grid[0]) / (grid.shape[0] - 1), None
+    if grid is None:
+        dx = check_spacing(dx, fn)
+        model = _Grid(shape[axis])
+    else:
+        model = _Grid(shape[axis], grid)
+        dx = model.hbar
     z = moved(y, axis)
     data = xp.asarray(raw(z), dtype=xp.float64)
     sigma = xp.asarray(noise_std(data, axis=-1), dtype=xp.float64)
@@ -361,30 +452,34 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
         # (series without noise are solved with a stand-in sigma, then replaced)
         safe = xp.where(keep_data, 1.0, sigma)
         eps = xp.where(keep_data, 1e-6, eps)
-        lam, v = _choose_lambda(data, safe, eps, 20)
-        v, _ = _minimise(data, lam, eps, v, max_iter, tol)
+        lam, eps, v = _choose_lambda(data, safe, eps, 20, model)
+        v, _ = _minimise(data, lam, eps, v, max_iter, tol, model)
     else:
         alpha = xp.broadcast_to(xp.asarray(raw(alpha), dtype=xp.float64), data.shape[:-1])
         if not (xp.isfinite(alpha).all() and (alpha >= 0).all()):
             raise GradkitError(f"{fn}: alpha must be finite and >= 0, got {alpha}")
         lam = alpha / dx ** 2
-        v, _ = _minimise(data, lam, eps, data.copy(), max_iter, tol)
+        v, _ = _minimise(data, lam, eps, data.copy(), max_iter, tol, model)
     if isinstance(z, Tensor):
-        v = _with_implicit_gradient(z, data, v, lam, eps)
+        v = _with_implicit_gradient(z, data, v, lam, eps, model)
     if keep_data is not None and keep_data.any():
         v = gnp.where(keep_data[..., None], z, v)
-    out = diff(v, dx=dx, n=1, accuracy=2)
+    out = diff(v, dx=dx, n=1, accuracy=2) if grid is None else diff(v, x=grid, n=1,
+                                                                        accuracy=2)
     nd = len(shape)
     return out if axis == nd - 1 else gnp.moveaxis(out, -1, axis)
 
 
-def _with_implicit_gradient(z, data, v, lam, eps):
+def _with_implicit_gradient(z, data, v, lam, eps, grid: _Grid):
     """``v`` as a function of the samples ``z``, with the implicit-function gradient.
 
-    At the minimiser, ``dv/dy = H^-1`` with ``H`` the Hessian of the smoothed objective,
-    ``I + lam D2^T diag(psi''(D2 v)) D2``. ``v + H^-1 (z - z_const)`` has the value ``v``
-    and that derivative (to every order, as H is held constant).
+    At the minimiser, ``dv/dy = H^-1 Omega`` with ``H`` the Hessian of the smoothed
+    objective, ``Omega + lam G^T diag(psi''(G v)) G``. ``v + H^-1 Omega (z - z_const)``
+    has the value ``v`` and that derivative (to every order, as H is held constant).
     """
-    solve = primitive(_hessian_solver(v, lam, eps), "tv_solve")
+    solve = primitive(_hessian_solver(v, lam, eps, grid), "tv_solve")
     defvjp(solve, lambda g, ans, rhs: solve(g))
-    return solve(z - data) + v
+    delta = z - data
+    if grid.hbar != 1.0 or not bool(xp.all(grid.omega == 1.0)):
+        delta = delta * xp.asarray(grid.omega, dtype=raw(delta).dtype)
+    return solve(delta) + v
