@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 
+from .arguments import as_array, holds_tensor
 from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, defvjp, nondifferentiable, primitive, raw
@@ -28,7 +29,7 @@ from .ops import (
     sum,
     take,
 )
-from .series import _arr, _holds_tensor, _numpy, _traced, diff
+from .series import _numpy, _traced, diff
 
 __all__ = ["unique", "unique_values", "unique_counts", "unique_inverse", "unique_all",
            "bincount", "histogram", "histogram_bin_edges", "searchsorted", "digitize",
@@ -85,9 +86,9 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     >>> gk.grad(lambda x: gnp.sum(gnp.unique(x) ** 2))(gnp.array([3.0, 1.0, 3.0]))
     array([6., 2., 0.])
     """
-    traced = _holds_tensor(ar)
+    traced = holds_tensor(ar)
     if traced:
-        ar = _arr(ar)
+        ar = as_array(ar)
     res = _numpy("unique", xp.unique, raw(ar), return_index=return_index,
                  return_inverse=return_inverse, return_counts=return_counts, axis=axis,
                  equal_nan=equal_nan, sorted=sorted)
@@ -103,16 +104,16 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 def unique_values(x):
     """Unique elements (as ``numpy.unique_values``, in NumPy's order); differentiable, the
     gradient going to each value's first occurrence."""
-    if not _holds_tensor(x):
+    if not holds_tensor(x):
         return _numpy("unique_values", xp.unique_values, x)
-    x = _arr(x)
+    x = as_array(x)
     return _values(x, xp.unique_values(raw(x)), None, False)
 
 
 def _with_values(fn, x):
-    if not _holds_tensor(x):
+    if not holds_tensor(x):
         return _numpy(fn.__name__, fn, x)
-    x = _arr(x)
+    x = as_array(x)
     res = fn(raw(x))
     return res._replace(values=_values(x, res.values, None, False))
 
@@ -129,9 +130,9 @@ def unique_inverse(x):
 
 def unique_all(x):
     """``numpy.unique_all``: differentiable values; indices, inverse and counts plain."""
-    if not _holds_tensor(x):
+    if not holds_tensor(x):
         return _numpy("unique_all", xp.unique_all, x)
-    x = _arr(x)
+    x = as_array(x)
     res = xp.unique_all(raw(x))
     return res._replace(values=take(x, res.indices))
 
@@ -168,7 +169,7 @@ def bincount(x, weights=None, minlength=0):
     if not _traced(weights):
         return _numpy("bincount", xp.bincount, raw(x), weights=raw(weights),
                       minlength=minlength)
-    w = _arr(weights)
+    w = as_array(weights)
     xr = xp.asarray(raw(x))
     if xr.ndim != 1 or not (xp.issubdtype(xr.dtype, xp.integer) or xr.size == 0):
         raise GradkitError(f"bincount: x must be a 1-D array of non-negative integers, got "
@@ -241,9 +242,9 @@ def _edges(a, bins, range_, edges_np):
     """The bin edges, traced where they depend on traced input: the bins array itself, or
     evenly spaced edges between the (traced) range or minimum and maximum of ``a``."""
     if not isinstance(bins, str) and xp.ndim(raw(bins)) == 1:
-        return _arr(bins) if _holds_tensor(bins) else edges_np
+        return as_array(bins) if holds_tensor(bins) else edges_np
     if range_ is not None:
-        if not _holds_tensor(range_):
+        if not holds_tensor(range_):
             return edges_np
         first, last = range_
     elif type(a) is Tensor and xp.size(raw(a)) and a._trace >= 0:
@@ -256,7 +257,7 @@ def _edges(a, bins, range_, edges_np):
 
 
 def _raw_bins(bins):
-    return bins if isinstance(bins, str) else raw(_arr(bins)) if _holds_tensor(bins) else bins
+    return bins if isinstance(bins, str) else raw(as_array(bins)) if holds_tensor(bins) else bins
 
 
 def _raw_range(range_):
@@ -280,9 +281,9 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):  # noqa: A002
     """
     if not _traced(a, bins, range, weights):
         return _numpy("histogram_bin_edges", xp.histogram_bin_edges, a, bins, range, weights)
-    a = _arr(a)
+    a = as_array(a)
     edges_np = _numpy("histogram_bin_edges", xp.histogram_bin_edges, raw(a), _raw_bins(bins),
-                      _raw_range(range), None if weights is None else raw(_arr(weights)))
+                      _raw_range(range), None if weights is None else raw(as_array(weights)))
     return _edges(a, bins, range, edges_np)
 
 
@@ -307,9 +308,9 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
     """
     if not _traced(a, bins, range, weights):
         return _numpy("histogram", xp.histogram, a, bins, range, density, weights)
-    a = _arr(a)
+    a = as_array(a)
     ar, br, rr = raw(a), _raw_bins(bins), _raw_range(range)
-    w = None if weights is None else _arr(weights)
+    w = None if weights is None else as_array(weights)
     wr = None if w is None else raw(w)
     counts, edges_np = _numpy("histogram", xp.histogram, ar, br, rr, weights=wr)
     edges = _edges(a, bins, range, edges_np)

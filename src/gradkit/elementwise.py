@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .arguments import refuse_complex
 from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, raw
@@ -36,15 +37,6 @@ __all__ = ["remainder", "mod", "fmod", "fmax", "fmin", "float_power", "logaddexp
            "nan_to_num"]
 
 
-def _refuse_complex(name: str, *args) -> None:
-    for a in args:
-        dt = _dtype(a) if isinstance(a, Tensor | xp.ndarray | xp.generic) else \
-            xp.asarray(a).dtype
-        if dt.kind == "c":
-            raise GradkitError(f"{name}: complex input (dtype {dt}) is not supported; gradkit "
-                               f"differentiates real functions of real inputs")
-
-
 def _refuse_kwargs(name: str, kwargs: dict) -> None:
     if kwargs:
         key = next(iter(kwargs))
@@ -59,12 +51,12 @@ def _ufunc(prim, nargs: int, doc: str, name: str | None = None):
     if nargs == 1:
         def f(x: Any, /, **kwargs: Any) -> Any:
             _refuse_kwargs(name, kwargs)
-            _refuse_complex(name, x)
+            refuse_complex(name, x)
             return prim(x)
     else:
         def f(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
             _refuse_kwargs(name, kwargs)
-            _refuse_complex(name, x1, x2)
+            refuse_complex(name, x1, x2)
             return prim(x1, x2)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
@@ -191,7 +183,7 @@ def float_power(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
     dtype('float64')
     """
     _refuse_kwargs("float_power", kwargs)
-    _refuse_complex("float_power", x1, x2)
+    refuse_complex("float_power", x1, x2)
     return _float_power(_as_float64(x1), _as_float64(x2))
 
 
@@ -288,7 +280,7 @@ def sinc(x: Any) -> Any:
     >>> round(float(gk.grad(gk.grad(gnp.sinc))(0.0)), 12)  # -pi**2 / 3
     -3.289868133696
     """
-    _refuse_complex("sinc", x)
+    refuse_complex("sinc", x)
     return _sinc(x)
 
 
@@ -343,7 +335,7 @@ def real(val: Any) -> Any:
     >>> gnp.real(gnp.array([1.0, -2.0]))
     array([ 1., -2.])
     """
-    _refuse_complex("real", val)
+    refuse_complex("real", val)
     return val if isinstance(val, Tensor) else xp.real(val)
 
 
@@ -356,7 +348,7 @@ def imag(val: Any) -> Any:
     >>> gnp.imag(gnp.array([1.0, -2.0]))
     array([0., 0.])
     """
-    _refuse_complex("imag", val)
+    refuse_complex("imag", val)
     return _imag(val) if isinstance(val, Tensor) else xp.imag(val)
 
 
@@ -370,7 +362,7 @@ def conj(x: Any, /, **kwargs: Any) -> Any:
     array([ 1., -2.])
     """
     _refuse_kwargs("conjugate", kwargs)
-    _refuse_complex("conjugate", x)
+    refuse_complex("conjugate", x)
     return x if isinstance(x, Tensor) else xp.conjugate(x)
 
 
@@ -387,7 +379,7 @@ def angle(z: Any, deg: bool = False) -> Any:
     >>> gnp.angle(gnp.array([2.0, -1.0]), deg=True)
     array([  0., 180.])
     """
-    _refuse_complex("angle", z)
+    refuse_complex("angle", z)
     return _angle(z, bool(deg))
 
 
@@ -400,7 +392,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     >>> gnp.real_if_close(gnp.array([1.0, 2.0]))
     array([1., 2.])
     """
-    _refuse_complex("real_if_close", a)
+    refuse_complex("real_if_close", a)
     return a if isinstance(a, Tensor) else xp.real_if_close(a, tol=tol)
 
 
@@ -430,7 +422,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
     >>> gnp.nan_to_num(gnp.array([1.0, gnp.nan, gnp.inf]), posinf=9.0)
     array([1., 0., 9.])
     """
-    _refuse_complex("nan_to_num", x)
+    refuse_complex("nan_to_num", x)
     for key, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
         if isinstance(v, Tensor):
             raise GradkitError(f"nan_to_num: {key}= must be a number, not a Tensor (the "

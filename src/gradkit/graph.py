@@ -606,18 +606,19 @@ def _apply(prim, args, kw):
     return _box(value, top, prim, tuple(parents), tuple(unboxed), kw or _EMPTY)
 
 
-def _holds_tensor(obj) -> bool:
+def holds_tensor(obj) -> bool:
+    """Whether ``obj`` is a Tensor or a (nested) list or tuple holding one."""
     if type(obj) is Tensor:
         return True
     if isinstance(obj, list | tuple):
         for o in obj:
-            if _holds_tensor(o):
+            if holds_tensor(o):
                 return True
     return False
 
 
 def _raw_nested(obj):
-    if isinstance(obj, list | tuple) and _holds_tensor(obj):
+    if isinstance(obj, list | tuple) and holds_tensor(obj):
         return [_raw_nested(o) for o in obj]
     return raw(obj)
 
@@ -629,13 +630,13 @@ def lift_sequences(args, kw):
     Called only after NumPy refused to convert a traced value, so it costs nothing on
     the usual path.
     """
-    from .ops import array_from_nested
+    from .arguments import array_from_nested  # it imports this module
 
     changed = False
 
     def lift(a):
         nonlocal changed
-        if isinstance(a, list | tuple) and _holds_tensor(a):
+        if isinstance(a, list | tuple) and holds_tensor(a):
             changed = True
             return array_from_nested(a)
         return a

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from .arguments import refuse_out
 from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, nondifferentiable, op_error, raw
@@ -807,9 +808,7 @@ def multi_dot(arrays, *, out=None):
     >>> gnp.linalg.multi_dot([np.ones(2), np.eye(2), np.ones(2)])
     np.float64(2.0)
     """
-    if out is not None:
-        raise GradkitError("linalg.multi_dot: out= is not supported (gradkit returns a new "
-                           "array)")
+    refuse_out("linalg.multi_dot", out)
     arrays = list(arrays)
     if len(arrays) < 2:
         raise GradkitError("linalg.multi_dot: expecting at least two arrays")

@@ -15,6 +15,7 @@ import builtins
 import itertools
 import math
 
+from .arguments import array_from_nested, refuse_out
 from .backend import as_strided, xp
 from .backend import sliding_window_view as _np_windows
 from .errors import GradkitError
@@ -368,9 +369,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=xp._NoValue
     >>> gk.grad(gnp.prod)(gnp.array([2.0, 0.0, 3.0]))
     array([0., 6., 0.])
     """
-    if out is not None:
-        raise GradkitError("prod: out= is not supported by gradkit (a traced result is always "
-                           "a new array); use the returned value")
+    refuse_out("prod", out)
     if dtype is not None or initial is not xp._NoValue or where is not True:
         from .statistics import _prod_keywords  # where= shadows where() here
 
@@ -802,8 +801,7 @@ _concat.joint = _concat_joint
 
 def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """Join arrays along an existing axis (``dtype=`` casts them first, as NumPy)."""
-    if out is not None:
-        raise GradkitError("concatenate: out= is not supported (gradkit returns a new array)")
+    refuse_out("concatenate", out)
     arrays = list(arrays)
     if dtype is not None or casting != "same_kind":
         arrays = _cast_for_join("concatenate", arrays, dtype, casting)
@@ -827,8 +825,7 @@ def _cast_for_join(name: str, arrays: list, dtype, casting) -> list:
 
 def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """Join arrays along a new axis."""
-    if out is not None:
-        raise GradkitError("stack: out= is not supported (gradkit returns a new array)")
+    refuse_out("stack", out)
     arrays = list(arrays)
     if not arrays:
         raise GradkitError("stack: need at least one array")
@@ -1221,8 +1218,7 @@ def einsum(*operands, out=None, optimize=None, dtype=None, order="K", casting="s
     >>> float(gnp.einsum("ii->", np.eye(3))), float(gnp.einsum(np.eye(3), [0, 0]))
     (3.0, 3.0)
     """
-    if out is not None:
-        raise GradkitError("einsum: out= is not supported (gradkit returns a new array)")
+    refuse_out("einsum", out)
     if not operands:
         raise GradkitError("einsum: no subscripts and no operands given")
     if isinstance(operands[0], str):
@@ -1358,13 +1354,3 @@ all = nondifferentiable(xp.all, "all")  # noqa: A001
 round = nondifferentiable(xp.round, "round")  # noqa: A001
 abs = absolute  # noqa: A001
 
-
-def array_from_nested(obj):
-    """A (nested) list or tuple of arrays, numbers and Tensors as one array, traced where
-    its elements are: what ``numpy.array`` does, without dropping the gradient."""
-    if isinstance(obj, list | tuple):
-        if not builtins.any(isinstance(o, list | tuple) or type(o).__name__ == "Tensor"
-                            for o in obj):
-            return xp.asarray(obj)
-        return stack([array_from_nested(o) for o in obj])
-    return obj

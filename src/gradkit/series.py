@@ -12,6 +12,7 @@ import builtins
 import math
 import operator
 
+from .arguments import as_array, holds_tensor
 from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, op_error, raw
@@ -55,26 +56,9 @@ def _numpy(name: str, fn, *args, **kw):
         raise op_error(name, args, kw, e) from e
 
 
-def _holds_tensor(a) -> bool:
-    if type(a) is Tensor:
-        return True
-    if isinstance(a, list | tuple):
-        return builtins.any(_holds_tensor(b) for b in a)
-    return False
-
-
 def _traced(*objs) -> bool:
     """Whether any argument is (or holds) a Tensor: then the composite runs."""
-    return builtins.any(_holds_tensor(o) for o in objs)
-
-
-def _arr(a):
-    """A Tensor stays itself, a list holding Tensors is stacked, anything else is NumPy's."""
-    if type(a) is Tensor:
-        return a
-    if isinstance(a, list | tuple) and _holds_tensor(a):
-        return stack([_arr(b) for b in a])
-    return xp.asarray(a)
+    return builtins.any(holds_tensor(o) for o in objs)
 
 
 def _axis(axis, ndim: int, name: str) -> int:
@@ -112,7 +96,7 @@ def diff(a, n=1, axis=-1, prepend=_NOVALUE, append=_NOVALUE):
     """
     if not _traced(a, prepend, append):
         return _numpy("diff", xp.diff, a, n, axis, prepend=prepend, append=append)
-    a = _arr(a)
+    a = as_array(a)
     n = operator.index(n)
     if n < 0:
         raise GradkitError(f"diff: order must be non-negative but got {n}")
@@ -127,7 +111,7 @@ def diff(a, n=1, axis=-1, prepend=_NOVALUE, append=_NOVALUE):
         if extra is None:
             parts.append(a)
         elif extra is not _NOVALUE:
-            extra = _arr(extra)
+            extra = as_array(extra)
             if _ndim(extra) == 0:
                 shape = list(_shape(a))
                 shape[axis] = 1
@@ -155,14 +139,14 @@ def ediff1d(ary, to_end=None, to_begin=None):
     """
     if not _traced(ary, to_end, to_begin):
         return _numpy("ediff1d", xp.ediff1d, ary, to_end=to_end, to_begin=to_begin)
-    ary = ravel(_arr(ary))
+    ary = ravel(as_array(ary))
     dtype = _dtype(ary)
     parts = []
     for extra, arg in ((to_begin, "to_begin"), (None, ""), (to_end, "to_end")):
         if arg == "":
             parts.append(getitem(ary, slice(1, None)) - getitem(ary, slice(None, -1)))
         elif extra is not None:
-            extra = _arr(extra)
+            extra = as_array(extra)
             if not xp.can_cast(_dtype(extra), dtype, casting="same_kind"):
                 raise GradkitError(f"ediff1d: dtype of `{arg}` must be compatible with input "
                                    f"`ary` under the `same_kind` rule.")
@@ -275,7 +259,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     if not _traced(f, *varargs):
         return _numpy("gradient", xp.gradient, f, *varargs, axis=axis,
                       edge_order=edge_order)
-    f = _arr(f)
+    f = as_array(f)
     nd = _ndim(f)
     if axis is None:
         axes = tuple(range(nd))
@@ -289,7 +273,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     elif len(varargs) == 1 and _ndim(varargs[0]) == 0:
         spacings = list(varargs) * len(axes)
     elif len(varargs) == len(axes):
-        spacings = [_arr(v) if _holds_tensor(v) else v for v in varargs]
+        spacings = [as_array(v) if holds_tensor(v) else v for v in varargs]
     else:
         raise GradkitError(f"gradient: invalid number of arguments: {len(varargs)} spacings "
                            f"for {len(axes)} axes")
@@ -336,7 +320,7 @@ def interp(x, xp_, fp, left=None, right=None, period=None):
     if not _traced(x, xp_, fp, left, right, period):
         return _numpy("interp", xp.interp, x, xp_, fp, left=left, right=right,
                       period=period)
-    x, xp_, fp = _arr(x), _arr(xp_), _arr(fp)
+    x, xp_, fp = as_array(x), as_array(xp_), as_array(fp)
     if _ndim(xp_) != 1 or _ndim(fp) != 1:
         raise GradkitError(f"interp: xp and fp must be 1-D, got shapes {_shape(xp_)} and "
                            f"{_shape(fp)}")
@@ -414,13 +398,13 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     """
     if not _traced(y, x, dx):
         return _numpy("trapezoid", xp.trapezoid, y, x=x, dx=dx, axis=axis)
-    y = _arr(y)
+    y = as_array(y)
     nd = _ndim(y)
     axis = _axis(axis, nd, "trapezoid")
     if x is None:
         d = dx
     else:
-        x = _arr(x)
+        x = as_array(x)
         if _ndim(x) == 1:
             d = diff(x)
             shape = [1] * nd
@@ -447,7 +431,7 @@ def _mode(mode, name: str) -> int:
 
 
 def _sequence(a, name: str, arg: str):
-    a = _arr(a)
+    a = as_array(a)
     if _ndim(a) == 0:
         a = reshape(a, (1,))
     if _ndim(a) != 1:
@@ -535,7 +519,7 @@ def polyval(p, x):
     """
     if not _traced(p, x):
         return _numpy("polyval", xp.polyval, p, x)
-    p, x = _arr(p), _arr(x)
+    p, x = as_array(p), as_array(x)
     if _ndim(p) == 0:
         raise GradkitError(f"polyval: p must be a sequence of coefficients, got shape "
                            f"{_shape(p)}")
@@ -561,7 +545,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """
     if axis is not None:
         axisa = axisb = axisc = axis
-    a, b = _arr(a), _arr(b)
+    a, b = as_array(a), as_array(b)
     if _ndim(a) == 0 or _ndim(b) == 0:
         raise GradkitError(f"cross: the arguments must be arrays of vectors, got shapes "
                            f"{_shape(a)} and {_shape(b)}")
@@ -600,7 +584,7 @@ def kron(a, b):
     """
     if not _traced(a, b):
         return _numpy("kron", xp.kron, a, b)
-    a, b = _arr(a), _arr(b)
+    a, b = as_array(a), as_array(b)
     na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return a * b
@@ -627,7 +611,7 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - NumPy's name
     """
     if not _traced(x):
         return _numpy("vander", xp.vander, x, N, increasing)
-    x = _arr(x)
+    x = as_array(x)
     if _ndim(x) != 1:
         raise GradkitError(f"vander: x must be a one-dimensional array or sequence, got "
                            f"shape {_shape(x)}")
@@ -668,7 +652,7 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * math.pi):
     if not _traced(p, discont, period):
         return _numpy("unwrap", xp.unwrap, p, discont=discont, axis=axis,
                       period=period)
-    p = _arr(p)
+    p = as_array(p)
     discont = _constant("unwrap", "discont", discont)
     period = _constant("unwrap", "period", period)
     nd = _ndim(p)

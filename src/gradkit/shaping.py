@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import operator
 
+from .arguments import as_array, holds_tensor, refuse_out
 from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, nondifferentiable, raw
@@ -32,7 +33,6 @@ from .ops import (
     multiply,
     ravel,
     reshape,
-    stack,
     swapaxes,
     take,
     take_along_axis,
@@ -52,21 +52,6 @@ _PY_SCALARS = (int, float, complex)
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _holds_tensor(obj) -> bool:
-    if type(obj) is Tensor:
-        return True
-    return isinstance(obj, list | tuple) and any(_holds_tensor(o) for o in obj)
-
-
-def _asarray(x):
-    """``x`` as an array, traced where it holds Tensors (also inside nested lists)."""
-    if type(x) is Tensor:
-        return x
-    if isinstance(x, list | tuple) and _holds_tensor(x):
-        return stack([_asarray(o) for o in x])
-    return xp.asanyarray(x)
 
 
 def _ndmin(x, n: int):
@@ -166,7 +151,7 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     """
     if order is not None:
         raise GradkitError("partition: order= (fields of structured arrays) is not supported")
-    a = _asarray(a)
+    a = as_array(a)
     if axis is None:
         a, axis = ravel(a), -1
     try:
@@ -179,9 +164,8 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 def choose(a, choices, out=None, mode="raise"):
     """Elements of ``choices`` picked by the index array ``a`` (as ``numpy.choose``);
     differentiable in the choices."""
-    if out is not None:
-        raise GradkitError("choose: out= is not supported (gradkit returns a new array)")
-    choices = [c if type(c) in _PY_SCALARS else _asarray(c) for c in choices]
+    refuse_out("choose", out)
+    choices = [c if type(c) in _PY_SCALARS else as_array(c) for c in choices]
     try:
         dtype = xp.result_type(*[_weak_dtype(c) for c in choices])
     except TypeError as e:
@@ -196,9 +180,8 @@ def choose(a, choices, out=None, mode="raise"):
 
 def compress(condition, a, axis=None, out=None):
     """Slices of ``a`` along ``axis`` where ``condition`` is true (as ``numpy.compress``)."""
-    if out is not None:
-        raise GradkitError("compress: out= is not supported (gradkit returns a new array)")
-    a = _asarray(a)
+    refuse_out("compress", out)
+    a = as_array(a)
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, _ndim(a), "compress")
@@ -211,7 +194,7 @@ def compress(condition, a, axis=None, out=None):
 
 def extract(condition, arr):
     """The elements of ``arr`` where ``condition`` is true, flattened."""
-    return take(ravel(_asarray(arr)), xp.nonzero(xp.ravel(raw(condition)))[0])
+    return take(ravel(as_array(arr)), xp.nonzero(xp.ravel(raw(condition)))[0])
 
 
 # -- rotations, flips and axes ------------------------------------------------------------
@@ -228,7 +211,7 @@ def rot90(m, k=1, axes=(0, 1)):
     array([[2., 4.],
            [1., 3.]])
     """
-    m = _asarray(m)
+    m = as_array(m)
     axes = tuple(axes)
     nd = _ndim(m)
     if len(axes) != 2:
@@ -251,7 +234,7 @@ def rot90(m, k=1, axes=(0, 1)):
 
 def flipud(m):
     """Reverse the order of the rows (axis 0)."""
-    m = _asarray(m)
+    m = as_array(m)
     if _ndim(m) < 1:
         raise GradkitError("flipud: input must be >= 1-d")
     return flip(m, 0)
@@ -259,7 +242,7 @@ def flipud(m):
 
 def fliplr(m):
     """Reverse the order of the columns (axis 1)."""
-    m = _asarray(m)
+    m = as_array(m)
     if _ndim(m) < 2:
         raise GradkitError(f"fliplr: input must be >= 2-d, got shape {_shape(m)}")
     return flip(m, 1)
@@ -267,7 +250,7 @@ def fliplr(m):
 
 def rollaxis(a, axis, start=0):
     """Move ``axis`` backwards until it lies before position ``start`` (as NumPy)."""
-    a = _asarray(a)
+    a = as_array(a)
     n = _ndim(a)
     axis = _axis(axis, n, "rollaxis")
     start = operator.index(start)
@@ -288,12 +271,12 @@ def rollaxis(a, axis, start=0):
 
 def permute_dims(a, axes=None):
     """Permute the axes (the Array API name of ``transpose``)."""
-    return transpose(_asarray(a), axes)
+    return transpose(as_array(a), axes)
 
 
 def matrix_transpose(x):
     """Swap the last two axes."""
-    x = _asarray(x)
+    x = as_array(x)
     if _ndim(x) < 2:
         raise GradkitError(f"matrix_transpose: input array must be at least 2-dimensional, "
                            f"got shape {_shape(x)}")
@@ -301,7 +284,7 @@ def matrix_transpose(x):
 
 
 def _at_least_3d(a):
-    a = _asarray(a)
+    a = as_array(a)
     shape = _shape(a)
     if len(shape) == 0:
         return reshape(a, (1, 1, 1))
@@ -329,7 +312,7 @@ def concat(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
 
 def column_stack(tup):
     """Stack 1-D arrays as columns of a 2-D array (2-D arrays are joined as they are)."""
-    arrays = [_asarray(v) for v in tup]
+    arrays = [as_array(v) for v in tup]
     return concatenate([reshape(v, (-1, 1)) if _ndim(v) < 2 else v for v in arrays], axis=1)
 
 
@@ -340,11 +323,11 @@ def dstack(tup):
 
 def append(arr, values, axis=None):
     """``values`` appended at the end of ``arr`` (both flattened when ``axis`` is None)."""
-    arr = _asarray(arr)
+    arr = as_array(arr)
     if axis is None:
         if _ndim(arr) != 1:
             arr = ravel(arr)
-        values = ravel(_asarray(values))
+        values = ravel(as_array(values))
         axis = _ndim(arr) - 1
     return concatenate((arr, values), axis=axis)
 
@@ -360,7 +343,7 @@ def block(arrays):
     array([[1., 0., 0.],
            [0., 1., 0.]])
     """
-    if not _holds_tensor(arrays):
+    if not holds_tensor(arrays):
         return xp.block(arrays)
     leaves = []
 
@@ -386,12 +369,12 @@ def block(arrays):
 def insert(arr, obj, values, axis=None):
     """``values`` inserted before the indices ``obj`` along ``axis`` (as ``numpy.insert``);
     differentiable in ``arr`` and ``values``."""
-    arr = _asarray(arr)
+    arr = as_array(arr)
     if axis is None:
         if _ndim(arr) != 1:
             arr = ravel(arr)
         axis = _ndim(arr) - 1
-    values = _cast(_asarray(values), _dtype(arr))  # NumPy casts values to arr's dtype
+    values = _cast(as_array(values), _dtype(arr))  # NumPy casts values to arr's dtype
     try:
         return _gather([arr, values], tuple,
                        lambda lab: xp.insert(lab[0], raw(obj), lab[1], axis=axis))
@@ -404,7 +387,7 @@ def insert(arr, obj, values, axis=None):
 
 def array_split(ary, indices_or_sections, axis=0):
     """Split into sub-arrays along ``axis``; a number of sections need not divide it."""
-    ary = _asarray(ary)
+    ary = as_array(ary)
     axis = _axis(axis, _ndim(ary), "array_split")
     total = _shape(ary)[axis]
     try:
@@ -434,7 +417,7 @@ def _split(name, ary, indices_or_sections, axis):
 
 def hsplit(ary, indices_or_sections):
     """Split along axis 1 (axis 0 for 1-D arrays)."""
-    ary = _asarray(ary)
+    ary = as_array(ary)
     if _ndim(ary) == 0:
         raise GradkitError("hsplit only works on arrays of 1 or more dimensions")
     return _split("hsplit", ary, indices_or_sections, 1 if _ndim(ary) > 1 else 0)
@@ -442,7 +425,7 @@ def hsplit(ary, indices_or_sections):
 
 def vsplit(ary, indices_or_sections):
     """Split along axis 0 (arrays of 2 or more dimensions)."""
-    ary = _asarray(ary)
+    ary = as_array(ary)
     if _ndim(ary) < 2:
         raise GradkitError("vsplit only works on arrays of 2 or more dimensions")
     return _split("vsplit", ary, indices_or_sections, 0)
@@ -450,7 +433,7 @@ def vsplit(ary, indices_or_sections):
 
 def dsplit(ary, indices_or_sections):
     """Split along axis 2 (arrays of 3 or more dimensions)."""
-    ary = _asarray(ary)
+    ary = as_array(ary)
     if _ndim(ary) < 3:
         raise GradkitError("dsplit only works on arrays of 3 or more dimensions")
     return _split("dsplit", ary, indices_or_sections, 2)
@@ -458,7 +441,7 @@ def dsplit(ary, indices_or_sections):
 
 def unstack(x, *, axis=0):
     """The slices of ``x`` along ``axis``, as a tuple."""
-    x = _asarray(x)
+    x = as_array(x)
     if _ndim(x) == 0:
         raise GradkitError("unstack: input array must be at least 1-d")
     axis = _axis(axis, _ndim(x), "unstack")
@@ -471,7 +454,7 @@ def unstack(x, *, axis=0):
 
 def delete(arr, obj, axis=None):
     """A copy without the sub-arrays ``obj`` along ``axis`` (flattened when None)."""
-    arr = _asarray(arr)
+    arr = as_array(arr)
     if axis is None:
         if _ndim(arr) != 1:
             arr = ravel(arr)
@@ -509,7 +492,7 @@ def trim_zeros(filt, trim="fb", axis=None):
 
 def resize(a, new_shape):
     """A new array of shape ``new_shape`` that repeats ``a``'s elements in order."""
-    a = _asarray(a)
+    a = as_array(a)
     if isinstance(new_shape, int | xp.integer):
         new_shape = (new_shape,)
     new_shape = tuple(operator.index(s) for s in new_shape)
@@ -525,7 +508,7 @@ def resize(a, new_shape):
 
 def diagflat(v, k=0):
     """A 2-D array with the flattened input on its ``k``-th diagonal."""
-    return diag(ravel(_asarray(v)), k)
+    return diag(ravel(as_array(v)), k)
 
 
 # -- grids and ranges ---------------------------------------------------------------------
@@ -533,7 +516,7 @@ def diagflat(v, k=0):
 
 def broadcast_arrays(*args, subok=False):
     """The arguments broadcast against each other, as a tuple."""
-    arrays = [_asarray(a) for a in args]
+    arrays = [as_array(a) for a in args]
     if not any(type(a) is Tensor for a in arrays):
         return xp.broadcast_arrays(*arrays, subok=subok)
     try:
@@ -556,7 +539,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     if indexing not in ("xy", "ij"):
         raise GradkitError(f"meshgrid: valid values for `indexing` are 'xy' and 'ij', "
                            f"got {indexing!r}")
-    xi = [_asarray(x) for x in xi]
+    xi = [as_array(x) for x in xi]
     if not any(type(x) is Tensor for x in xi):
         return xp.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
     nd = len(xi)
@@ -679,7 +662,7 @@ class _Concatenator:
                 obj = item
                 kinds.append(item)
             else:
-                obj = _asarray(item)
+                obj = as_array(item)
                 item_ndim = _ndim(obj)
                 obj = _ndmin(obj, ndmin)
                 if trans1d != -1 and item_ndim < ndmin:

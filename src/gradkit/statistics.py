@@ -18,6 +18,7 @@ import math
 import warnings
 from typing import Any
 
+from .arguments import as_array, refuse_complex, refuse_out
 from .backend import xp
 from .errors import GradkitError
 from .graph import CONST, Tensor, raw
@@ -57,24 +58,6 @@ __all__ = ["cumprod", "median", "quantile", "percentile", "average", "ptp", "nan
            "nanpercentile", "nanprod", "nancumsum", "nancumprod", "cov", "corrcoef"]
 
 _NO_VALUE = xp._NoValue
-
-
-def _refuse_out(name: str, out) -> None:
-    if out is not None:
-        raise GradkitError(f"{name}: out= is not supported by gradkit (a traced result is "
-                           f"always a new array); use the returned value")
-
-
-def _refuse_complex(name: str, *args) -> None:
-    for a in args:
-        if a is not None and _dtype(a).kind == "c":
-            raise GradkitError(f"{name}: complex input (dtype {_dtype(a)}) is not supported; "
-                               f"gradkit differentiates real functions of real inputs")
-
-
-def _array(a):
-    """A Tensor as it is; anything else (lists, scalars) as a NumPy array."""
-    return a if isinstance(a, Tensor) else xp.asarray(a)
 
 
 def _cast(a, dtype):
@@ -169,9 +152,9 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None)
     >>> gk.grad(lambda x: gnp.sum(gnp.cumprod(x)))(gnp.array([2.0, 0.0, 3.0]))
     array([1., 8., 0.])
     """
-    _refuse_out("cumprod", out)
-    a = _array(a)
-    _refuse_complex("cumprod", a)
+    refuse_out("cumprod", out)
+    a = as_array(a)
+    refuse_complex("cumprod", a)
     a = _cast(a, dtype)
     if axis is None:
         return _cumprod(ravel(a), -1)
@@ -347,9 +330,9 @@ def _constant_q(name: str, q, scale: float):
 
 
 def _quantile_entry(name, a, q, axis, out, method, keepdims, weights, scale, skip_nan):
-    _refuse_out(name, out)
-    a = _array(a)
-    _refuse_complex(name, a)
+    refuse_out(name, out)
+    a = as_array(a)
+    refuse_complex(name, a)
     if weights is not None:
         raise GradkitError(f"{name}: weights= is not supported by gradkit")
     q = _constant_q(name, q, scale)
@@ -416,9 +399,9 @@ def nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None,
 
 
 def _median_core(name, a, axis, out, keepdims, skip_nan):
-    _refuse_out(name, out)
-    a = _array(a)
-    _refuse_complex(name, a)
+    refuse_out(name, out)
+    a = as_array(a)
+    refuse_complex(name, a)
     flat, kept, keep_shape = _to_last(name, a, axis)
     n = _shape(flat)[-1]
     nan = _nan_mask(flat)
@@ -494,9 +477,9 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     ...     gnp.array([3.0, 1.0]))
     array([-0.125,  0.375])
     """
-    a = _array(a)
-    weights = None if weights is None else _array(weights)
-    _refuse_complex("average", a, weights)
+    a = as_array(a)
+    weights = None if weights is None else as_array(weights)
+    refuse_complex("average", a, weights)
     shape = _shape(a)
     axes = None if axis is None else tuple(_reduced_axes("average", a, axis))
     # NumPy matches the weights' axes to ``axis`` in the order given
@@ -541,8 +524,8 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
     >>> float(gnp.ptp(gnp.array([3.0, -1.0, 2.0])))
     4.0
     """
-    _refuse_out("ptp", out)
-    a = _array(a)
+    refuse_out("ptp", out)
+    a = as_array(a)
     return amax(a, axis=axis, keepdims=keepdims) - amin(a, axis=axis, keepdims=keepdims)
 
 
@@ -571,9 +554,9 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     >>> float(gnp.nansum(gnp.array([1.0, gnp.nan, 2.0])))
     3.0
     """
-    _refuse_out("nansum", out)
-    a = _array(a)
-    _refuse_complex("nansum", a)
+    refuse_out("nansum", out)
+    a = as_array(a)
+    refuse_complex("nansum", a)
     total = sum(_cast(_fill(a, _valid(a, where), 0), dtype), axis=axis, keepdims=keepdims)
     return total if initial is _NO_VALUE else total + initial
 
@@ -588,9 +571,9 @@ def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     >>> float(gnp.nanprod(gnp.array([2.0, gnp.nan, 3.0])))
     6.0
     """
-    _refuse_out("nanprod", out)
-    a = _array(a)
-    _refuse_complex("nanprod", a)
+    refuse_out("nanprod", out)
+    a = as_array(a)
+    refuse_complex("nanprod", a)
     total = prod(_cast(_fill(a, _valid(a, where), 1), dtype), axis=axis, keepdims=keepdims)
     return total if initial is _NO_VALUE else total * initial
 
@@ -612,9 +595,9 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     >>> float(gnp.nanmean(gnp.array([1.0, gnp.nan, 2.0])))
     1.5
     """
-    _refuse_out("nanmean", out)
-    a = _array(a)
-    _refuse_complex("nanmean", a)
+    refuse_out("nanmean", out)
+    a = as_array(a)
+    refuse_complex("nanmean", a)
     return _nanmean(a, _valid(a, where), axis, dtype, keepdims)
 
 
@@ -647,9 +630,9 @@ def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: f
 
 
 def _nanvar(name, a, axis, dtype, out, ddof, keepdims, where_mask, avg, correction):
-    _refuse_out(name, out)
-    a = _array(a)
-    _refuse_complex(name, a)
+    refuse_out(name, out)
+    a = as_array(a)
+    refuse_complex(name, a)
     if correction is not _NO_VALUE:
         if ddof != 0:
             raise GradkitError(f"{name}: ddof and correction can't be provided "
@@ -696,9 +679,9 @@ def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: f
 
 
 def _nan_extremum(name, a, axis, out, keepdims, initial, where_mask, larger):
-    _refuse_out(name, out)
-    a = _array(a)
-    _refuse_complex(name, a)
+    refuse_out(name, out)
+    a = as_array(a)
+    refuse_complex(name, a)
     if where_mask is not _NO_VALUE and initial is _NO_VALUE:
         raise GradkitError(f"{name}: where= needs initial= (the reduction has no identity)")
     valid = _valid(a, where_mask)
@@ -754,9 +737,9 @@ def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> A
     >>> gnp.nancumsum(gnp.array([1.0, gnp.nan, 2.0]))
     array([1., 1., 3.])
     """
-    _refuse_out("nancumsum", out)
-    a = _array(a)
-    _refuse_complex("nancumsum", a)
+    refuse_out("nancumsum", out)
+    a = as_array(a)
+    refuse_complex("nancumsum", a)
     return cumsum(_cast(_fill(a, _valid(a, True), 0), dtype), axis=axis)
 
 
@@ -769,7 +752,7 @@ def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> 
     >>> gnp.nancumprod(gnp.array([2.0, gnp.nan, 3.0]))
     array([2., 2., 6.])
     """
-    a = _array(a)
+    a = as_array(a)
     return cumprod(_fill(a, _valid(a, True), 1), axis=axis, dtype=dtype, out=out)
 
 
@@ -796,8 +779,8 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
     array([[ 1., -1.],
            [-1.,  1.]])
     """
-    m, y = _array(m), None if y is None else _array(y)
-    _refuse_complex("cov", m, y)
+    m, y = as_array(m), None if y is None else as_array(y)
+    refuse_complex("cov", m, y)
     if ddof is not None and ddof != int(ddof):
         raise GradkitError("cov: ddof must be integer")
     if dtype is None:

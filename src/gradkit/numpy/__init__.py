@@ -20,12 +20,13 @@ import functools as _functools
 import numpy as _np
 
 from .. import ops as _ops
+from ..arguments import array_from_nested as _array_from_nested
 from ..backend import xp as _xp
 from ..counting import *  # noqa: F403
 from ..elementwise import *  # noqa: F403
 from ..errors import ConversionError as _ConversionError
 from ..graph import Tensor as _Tensor
-from ..graph import _holds_tensor
+from ..graph import holds_tensor as _holds_tensor
 from ..graph import lift_sequences as _lift_sequences
 from ..ops import *  # noqa: F403
 from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow builtins)
@@ -48,7 +49,7 @@ from . import linalg  # noqa: F401
 def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
     """``numpy.array`` that keeps the gradient of Tensors, also inside nested lists."""
     if isinstance(object, _Tensor) or _holds_tensor(object):
-        out = _ops.array_from_nested(object) if not isinstance(object, _Tensor) else object
+        out = _array_from_nested(object) if not isinstance(object, _Tensor) else object
         if dtype is not None:
             out = _ops.astype(out, dtype)
         if ndmin > _ops._ndim(out):
