@@ -426,3 +426,19 @@ def _(draw):
 
     return Ex(f(gnp), tuple(reals(draw, s) for s in shapes), f"einsum sublist {subs} {out}",
               f(np))
+
+
+@case("full")
+def _(draw):
+    shp = shape(draw, max_dims=2)
+    target = shape(draw, max_dims=2) + shp
+    return Ex(lambda v: gnp.full(target, v), (reals(draw, shp),), f"full({target}, v)",
+              lambda v: np.full(target, v))
+
+
+@case("full_like")
+def _(draw):
+    like = np.zeros(shape(draw, max_dims=3))
+    # the result takes a's dtype, as in NumPy: a in v's dtype keeps float32 float32
+    return Ex(lambda v: gnp.full_like(like.astype(v.dtype), v) * 2.0, (reals(draw, ()),),
+              "full_like(a, v)", lambda v: np.full_like(like.astype(v.dtype), v) * 2.0)

@@ -171,3 +171,18 @@ def test_mixed_float32_and_python_floats_promote_like_numpy():
         return np.sum(out)
 
     assert gk.grad(f)(x32) == 1.0
+
+
+def test_fill_values_carry_their_gradient():
+    # full_like used to drop a traced fill value to a constant
+    assert gk.grad(lambda v: np.sum(np.full_like(onp.zeros((2, 3)), v)))(1.5) == 6.0
+    assert gk.grad(lambda v: np.sum(np.full(4, v) * onp.arange(4.0)))(1.5) == 6.0
+    onp.testing.assert_array_equal(np.full_like(onp.zeros(2, onp.float32), 3), [3, 3])
+
+
+def test_where_with_the_condition_alone_is_nonzero():
+    x = onp.array([1.0, 0.0, 2.0])
+    (idx,) = np.where(x > 0)
+    onp.testing.assert_array_equal(idx, [0, 2])
+    with pytest.raises(gk.GradkitError, match="both x and y, or neither"):
+        np.where(x > 0, x)

@@ -27,7 +27,7 @@ __all__ = [
     "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort",
     "array_equal", "astype", "atleast_1d", "atleast_2d", "broadcast_to", "cbrt", "ceil", "clip",
     "concatenate", "cos", "cosh", "cumsum", "diag", "diagonal", "divide", "dot", "einsum", "equal",
-    "exp", "exp2", "expand_dims", "expm1", "flip", "floor", "full_like", "getitem", "greater",
+    "exp", "exp2", "expand_dims", "expm1", "flip", "floor", "getitem", "greater",
     "greater_equal", "hstack", "hypot", "inner", "isclose", "isfinite", "isinf", "isnan", "less",
     "less_equal", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logical_and",
     "logical_not", "logical_or", "logsumexp", "matmul", "matmul_add", "max", "maximum", "mean",
@@ -198,8 +198,8 @@ def _power_rule_exp(g, ans, x, y):
     if isinstance(x, int | float):  # a Python base: a weak scalar keeps g's dtype
         return _ub(g * (ans * (math.log(x) if x > 0 else 0.0)), g, ans, y)
     positive_x = x > 0
-    safe = where(positive_x, x, 1.0)
-    return _ub(g * (ans * where(positive_x, log(safe), 0.0)), g, ans, y)
+    safe = _where(positive_x, x, 1.0)
+    return _ub(g * (ans * _where(positive_x, log(safe), 0.0)), g, ans, y)
 
 
 def _tie_mask(x, y, g):
@@ -239,9 +239,19 @@ def _where_fwd(condition, x, y):
     return xp.where(condition, x, y)
 
 
-where = _elementwise(_where_fwd, "where", None,
-                     lambda g, ans, c, x, y: _ub(where(c, g, 0.0), g, ans, x),
-                     lambda g, ans, c, x, y: _ub(where(c, 0.0, g), g, ans, y))
+_where = _elementwise(_where_fwd, "where", None,
+                      lambda g, ans, c, x, y: _ub(_where(c, g, 0.0), g, ans, x),
+                      lambda g, ans, c, x, y: _ub(_where(c, 0.0, g), g, ans, y))
+
+
+def where(condition, x=xp._NoValue, y=xp._NoValue):
+    """Elements of ``x`` where ``condition`` holds, of ``y`` elsewhere (the gradient
+    follows the choice); with the condition alone, ``nonzero(condition)``."""
+    if x is xp._NoValue and y is xp._NoValue:
+        return nonzero(condition)
+    if x is xp._NoValue or y is xp._NoValue:
+        raise GradkitError("where: give both x and y, or neither")
+    return _where(condition, x, y)
 
 
 def _clip_fwd(x, a_min, a_max):
@@ -1345,7 +1355,6 @@ ndim = nondifferentiable(xp.ndim, "ndim")
 size = nondifferentiable(xp.size, "size")
 zeros_like = nondifferentiable(xp.zeros_like, "zeros_like")
 ones_like = nondifferentiable(xp.ones_like, "ones_like")
-full_like = nondifferentiable(xp.full_like, "full_like")
 allclose = nondifferentiable(xp.allclose, "allclose")
 isclose = nondifferentiable(xp.isclose, "isclose")
 array_equal = nondifferentiable(xp.array_equal, "array_equal")

@@ -45,7 +45,7 @@ __all__ = [
     "column_stack", "dstack", "append", "array_split", "hsplit", "vsplit", "dsplit",
     "meshgrid", "broadcast_arrays", "linspace", "empty_like", "r_", "c_", "diagflat",
     "resize", "trim_zeros", "delete", "insert", "block", "unstack", "concat",
-    "permute_dims", "matrix_transpose", "compress", "extract", "choose",
+    "permute_dims", "matrix_transpose", "compress", "extract", "choose", "full", "full_like",
 ]
 
 _PY_SCALARS = (int, float, complex)
@@ -600,6 +600,37 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 empty_like = nondifferentiable(xp.empty_like, "empty_like")
+
+
+def full(shape, fill_value, dtype=None, order="C", *, device=None, like=None):
+    """An array of ``shape`` filled with ``fill_value`` (as ``numpy.full``); differentiable
+    in the fill value, whose gradient is the sum of the cotangent over the copies.
+
+    Examples
+    --------
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> float(gk.grad(lambda v: gnp.sum(gnp.full((2, 3), v)))(1.5))
+    6.0
+    """
+    if not holds_tensor(fill_value):
+        return xp.full(shape, fill_value, dtype=dtype, order=order, device=device, like=like)
+    if device not in (None, "cpu") or like is not None:
+        raise GradkitError("full: device= and like= are not supported for a traced fill value")
+    value = as_array(fill_value)
+    if dtype is not None and _dtype(value) != xp.dtype(dtype):
+        value = astype(value, dtype)
+    shape = (operator.index(shape),) if not isinstance(shape, tuple | list) else tuple(shape)
+    return broadcast_to(value, shape)
+
+
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    """An array like ``a`` filled with ``fill_value`` (as ``numpy.full_like``);
+    differentiable in the fill value, not in ``a`` (only its shape and dtype are read)."""
+    if not holds_tensor(fill_value):
+        return xp.full_like(raw(a), fill_value, dtype=dtype, order=order, subok=subok,
+                            shape=shape, device=device)
+    return full(_shape(a) if shape is None else shape, fill_value,
+                dtype=_dtype(a) if dtype is None else dtype, device=device)
 
 
 # -- r_ and c_ ----------------------------------------------------------------------------
