@@ -442,3 +442,14 @@ def _(draw):
     # the result takes a's dtype, as in NumPy: a in v's dtype keeps float32 float32
     return Ex(lambda v: gnp.full_like(like.astype(v.dtype), v) * 2.0, (reals(draw, ()),),
               "full_like(a, v)", lambda v: np.full_like(like.astype(v.dtype), v) * 2.0)
+
+
+@case("logspace")
+def _(draw):
+    shp = shape(draw, max_dims=1)
+    num = draw(st.integers(1, 5))
+    endpoint = draw(st.booleans())
+    return Ex(lambda a, b, base: gnp.logspace(a, b, num, endpoint=endpoint, base=base),
+              (reals(draw, shp, -1.0, 1.0), reals(draw, shp, -1.0, 1.0),
+               reals(draw, (), 1.5, 3.0)), f"logspace(num={num}, endpoint={endpoint})",
+              lambda a, b, base: np.logspace(a, b, num, endpoint=endpoint, base=base))

@@ -150,9 +150,7 @@ arcsinh = _elementwise(xp.arcsinh, "arcsinh", lambda g, ans, x: g / sqrt(x * x +
 arccosh = _elementwise(xp.arccosh, "arccosh", lambda g, ans, x: g / sqrt(x * x - 1.0))
 arctanh = _elementwise(xp.arctanh, "arctanh", lambda g, ans, x: g / (1.0 - x * x))
 square = _elementwise(xp.square, "square", lambda g, ans, x: g * (x * 2.0))
-reciprocal = _elementwise(
-    lambda x: xp.reciprocal(x) if xp.issubdtype(_dtype(x), xp.inexact) else 1.0 / x,
-    "reciprocal", lambda g, ans, x: -g * (ans * ans))
+reciprocal = _elementwise(xp.reciprocal, "reciprocal", lambda g, ans, x: -g * (ans * ans))
 relu = _elementwise(lambda x: xp.maximum(x, 0), "relu", lambda g, ans, x: g * (x > 0))
 
 

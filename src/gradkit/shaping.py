@@ -10,6 +10,7 @@ its place, and the values are NumPy's own.
 
 from __future__ import annotations
 
+import builtins
 import math
 import operator
 
@@ -26,11 +27,13 @@ from .ops import (
     broadcast_to,
     concatenate,
     diag,
+    expand_dims,
     flip,
     floor,
     getitem,
     moveaxis,
     multiply,
+    power,
     ravel,
     reshape,
     swapaxes,
@@ -46,6 +49,7 @@ __all__ = [
     "meshgrid", "broadcast_arrays", "linspace", "empty_like", "r_", "c_", "diagflat",
     "resize", "trim_zeros", "delete", "insert", "block", "unstack", "concat",
     "permute_dims", "matrix_transpose", "compress", "extract", "choose", "full", "full_like",
+    "logspace",
 ]
 
 _PY_SCALARS = (int, float, complex)
@@ -597,6 +601,27 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
             y = floor(y)
         y = _cast(y, xp.dtype(dtype))
     return (y, step) if retstep else y
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``base ** linspace(start, stop)`` (as ``numpy.logspace``), differentiable in
+    ``start``, ``stop`` and ``base``.
+
+    Examples
+    --------
+    >>> import gradkit.numpy as gnp
+    >>> gnp.logspace(0.0, 2.0, 3)
+    array([  1.,  10., 100.])
+    """
+    if not holds_tensor([start, stop, base]):
+        return xp.logspace(start, stop, num=num, endpoint=endpoint, base=base, dtype=dtype,
+                           axis=axis)
+    start, stop, base = as_array(start), as_array(stop), as_array(base)
+    nd = builtins.max(_ndim(start), _ndim(stop), _ndim(base))
+    start, stop, base = (_ndmin(a, nd) for a in (start, stop, base))
+    y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+    out = power(expand_dims(base, axis), y)
+    return out if dtype is None else astype(out, dtype)
 
 
 empty_like = nondifferentiable(xp.empty_like, "empty_like")
