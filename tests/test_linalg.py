@@ -349,3 +349,35 @@ def test_module_surface():
         theirs = inspect.signature(ref).parameters
         assert set(theirs) <= set(ours), name
     assert L.LinAlgError is np.linalg.LinAlgError  # the rest falls back to NumPy
+
+
+def _cofactors(a):
+    n = a.shape[0]
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1))
+                      for j in range(n)] for i in range(n)])
+
+
+@pytest.mark.parametrize("a", [
+    np.array([[1.0, 2.0], [2.0, 4.0]]),                          # rank 1
+    np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 5.0]]),  # rank 2, det exactly 0
+    np.zeros((3, 3)),                                            # rank 0: adjugate 0
+    np.diag([0.0, 2.0, 3.0]),
+])
+def test_det_gradient_at_singular_matrices_is_the_adjugate(a):
+    assert np.linalg.det(a) == 0.0
+    g = gk.grad(gnp.linalg.det)(a)
+    np.testing.assert_allclose(g, _cofactors(a), atol=1e-12)
+    # in a stack beside a regular matrix, and in forward mode
+    stack = np.stack([a, np.eye(a.shape[0]) * 2.0])
+    gs = gk.grad(lambda s: gnp.sum(gnp.linalg.det(s)))(stack)
+    np.testing.assert_allclose(gs[0], _cofactors(a), atol=1e-12)
+    np.testing.assert_allclose(gs[1], _cofactors(stack[1]), atol=1e-12)
+    jf = gk.jacobian(gnp.linalg.det, mode="fwd")(a)
+    np.testing.assert_allclose(jf, _cofactors(a), atol=1e-12)
+
+
+def test_det_second_derivative_at_a_rank_deficient_matrix():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])          # distinct singular values: defined
+    h = gk.hessian(gnp.linalg.det)(a).reshape(4, 4)
+    want = np.array([[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]], float)
+    np.testing.assert_allclose(h, want, atol=1e-12)

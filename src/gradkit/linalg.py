@@ -177,7 +177,21 @@ def solve(a, b):
 
 
 def _det_rule(g, ans, a):
-    return expand_dims(expand_dims(g * ans, -1), -1) * _mT(inv(a))
+    # d det / da = adj(a)^T: det(a) inv(a)^T away from singular matrices, and from the
+    # SVD at a singular one, where the adjugate is still defined (inv is not).
+    if xp.all(raw(ans) != 0):
+        return expand_dims(expand_dims(g * ans, -1), -1) * _mT(inv(a))
+    return expand_dims(expand_dims(g, -1), -1) * _adjugate_t(a)
+
+
+def _adjugate_t(a):
+    """adj(a)^T = det(U) det(V) U diag(prod_{j != i} s_j) V^T, with no division."""
+    from .statistics import _others_product  # statistics imports ops, ops nothing here
+
+    u, s, vh = svd(a)
+    signs = xp.linalg.det(raw(u)) * xp.linalg.det(raw(vh))  # +-1: constant
+    inner = u * expand_dims(_others_product(s, -1), -2)
+    return expand_dims(expand_dims(signs.astype(_dtype(a)), -1), -1) * matmul(inner, vh)
 
 
 det = _elementwise(xp.linalg.det, "linalg.det", _det_rule)
