@@ -18,6 +18,11 @@ import gradkit.numpy as gnp
 # -- products with zero factors ---------------------------------------------------------------
 
 
+def _T():
+    """A Tensor that requires grad: ufunc keywords on it are refused."""
+    return gk.tensor(1.0, requires_grad=True)
+
+
 def others(x):
     """Product of all the other factors, by brute force (no division)."""
     return np.array([np.prod(np.delete(x, i)) for i in range(x.size)])
@@ -273,15 +278,16 @@ def test_logaddexp2_gradient():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: gnp.fmax(1.0, 2.0, out=np.empty(())), r"fmax: the ufunc keyword out="),
-    (lambda: gnp.remainder(1.0, 2.0, where=True), r"remainder: the ufunc keyword where="),
+    # ufunc keywords: NumPy's call on plain arrays, refused on Tensors (traced or eager)
+    (lambda: gnp.fmax(_T(), 2.0, out=np.empty(())), r"fmax: the ufunc keyword out="),
+    (lambda: gnp.remainder(_T(), 2.0, where=True), r"remainder: the ufunc keyword where="),
     (lambda: gnp.sinc(1.0 + 2.0j), r"sinc: complex input \(dtype complex128\)"),
     (lambda: gnp.real(np.array([1j])), r"real: complex input"),
     (lambda: gnp.imag(np.array([1j])), r"imag: complex input"),
     (lambda: gnp.angle(1j), r"angle: complex input"),
     (lambda: gnp.conj(np.array([1j])), r"conjugate: complex input"),
     (lambda: gnp.fmin(np.ones(2), np.array([1j, 2])), r"fmin: complex input"),
-    (lambda: gnp.deg2rad(1.0, dtype=np.float32), r"deg2rad: the ufunc keyword dtype="),
+    (lambda: gnp.deg2rad(_T(), dtype=np.float32), r"deg2rad: the ufunc keyword dtype="),
     (lambda: gnp.quantile(np.ones(3), 0.5, out=np.empty(())), r"quantile: out="),
     (lambda: gnp.quantile(np.ones(3), 0.5, weights=np.ones(3)), r"quantile: weights="),
     (lambda: gnp.quantile(np.ones(3), 0.5, method="cubic"), r"'cubic' is not a valid method"),
@@ -570,3 +576,11 @@ def test_cov_gradients_second_order():
     gk.check_grads(lambda x, w: gnp.cov(x, aweights=w, fweights=[1, 2, 1, 1, 3]), (x, aw),
                    order=2)
     gk.check_grads(lambda x: gnp.corrcoef(x, rowvar=False), (x.T,), order=2)
+
+
+def test_ufunc_keywords_on_plain_arrays_are_numpys():
+    out = np.empty(2)
+    res = gnp.fmax(np.array([1.0, np.nan]), 0.5, out=out)
+    assert res is out and out.tolist() == [1.0, 0.5]
+    np.testing.assert_array_equal(gnp.deg2rad(np.array([180.0]), dtype=np.float32),
+                                  np.deg2rad(np.array([180.0]), dtype=np.float32))

@@ -161,3 +161,56 @@ def test_lists_of_traced_values_keep_their_gradient(name, f):
         from_tuple = gk.grad(lambda x: weighted(f((x[0], x[1], x[2], x[3]))))(x)
     np.testing.assert_allclose(from_list, from_array, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(from_tuple, from_array, rtol=1e-12, atol=1e-12)
+
+
+def _numpy_twins():
+    """(name, gradkit function, NumPy function) for every name both define."""
+    out = []
+    for gmod, nmod, prefix in ((gnp, np, ""), (gnp.linalg, np.linalg, "linalg.")):
+        for name in gmod.__all__:
+            f, nf = getattr(gmod, name), getattr(nmod, name, None)
+            if nf is None or inspect.ismodule(f) or not callable(f) or isinstance(nf, type):
+                continue
+            out.append((prefix + name, f, nf))
+    return out
+
+
+TWINS = _numpy_twins()
+FUNCTION_TWINS = [t for t in TWINS if not isinstance(t[2], np.ufunc)]
+UFUNC_TWINS = [t for t in TWINS if isinstance(t[2], np.ufunc) and t[2].nin <= 2]
+
+
+@pytest.mark.parametrize("name, f, nf", FUNCTION_TWINS, ids=[t[0] for t in FUNCTION_TWINS])
+def test_every_numpy_keyword_is_accepted(name, f, nf):
+    """gradkit takes each parameter NumPy's function takes (it then computes it, or
+    refuses its value by name): no raw ``unexpected keyword`` TypeError."""
+    try:
+        want = inspect.signature(nf).parameters
+    except (TypeError, ValueError):
+        pytest.skip(f"numpy.{name} has no signature")
+    have = inspect.signature(inspect.unwrap(f)).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in have.values()):
+        return
+    missing = [k for k, p in want.items()
+               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and k not in have]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name, f, nf", UFUNC_TWINS, ids=[t[0] for t in UFUNC_TWINS])
+def test_ufunc_keywords_work_on_plain_arrays_and_are_refused_when_traced(name, f, nf):
+    x = np.array([0.3, 0.6]) if name in ("arcsin", "arccos", "arctanh") else np.array([1.3, 1.6])
+    args = (x,) * nf.nin
+    out = np.empty(2, dtype=nf(*args).dtype)
+    np.testing.assert_array_equal(f(*args, out=out), nf(*args))  # plain arrays: NumPy's
+    seen = []
+
+    def loss(x):
+        seen.append(f(*(x,) * nf.nin, out=np.empty(2, dtype=out.dtype)))
+        return gnp.sum(x ** 2)
+
+    if getattr(f, "differentiable", True) is False:
+        gk.grad(loss)(x)        # no gradient to lose: NumPy's call on the values
+        np.testing.assert_array_equal(seen[0], nf(*args))
+    else:
+        with pytest.raises(gk.GradkitError, match="out= is not supported"):
+            gk.grad(loss)(x)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .arguments import refuse_complex
+from .arguments import holds_tensor, refuse_complex
 from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, raw
@@ -48,19 +48,30 @@ def _refuse_kwargs(name: str, kwargs: dict) -> None:
 def _ufunc(prim, nargs: int, doc: str, name: str | None = None):
     """The public function of an elementwise primitive: NumPy's positional arguments."""
     name = name or prim.__name__
+    numpy_ufunc = getattr(xp, name, None)
     if nargs == 1:
         def f(x: Any, /, **kwargs: Any) -> Any:
-            _refuse_kwargs(name, kwargs)
+            if kwargs:
+                return _with_keywords(name, numpy_ufunc, (x,), kwargs)
             refuse_complex(name, x)
             return prim(x)
     else:
         def f(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
-            _refuse_kwargs(name, kwargs)
+            if kwargs:
+                return _with_keywords(name, numpy_ufunc, (x1, x2), kwargs)
             refuse_complex(name, x1, x2)
             return prim(x1, x2)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
     return f
+
+
+def _with_keywords(name, numpy_ufunc, args, kwargs):
+    """Ufunc keywords (out=, where=, dtype=...): NumPy's own call on plain arrays, a clear
+    refusal on traced ones (a traced result is always a new array)."""
+    if holds_tensor(list(args)) or numpy_ufunc is None:
+        _refuse_kwargs(name, kwargs)
+    return numpy_ufunc(*args, **kwargs)
 
 
 def _quiet(fn, *args):
@@ -182,7 +193,8 @@ def float_power(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
     >>> gnp.float_power(np.float32(2.0), 3).dtype
     dtype('float64')
     """
-    _refuse_kwargs("float_power", kwargs)
+    if kwargs:
+        return _with_keywords("float_power", xp.float_power, (x1, x2), kwargs)
     refuse_complex("float_power", x1, x2)
     return _float_power(_as_float64(x1), _as_float64(x2))
 
@@ -361,7 +373,8 @@ def conj(x: Any, /, **kwargs: Any) -> Any:
     >>> gnp.conj(gnp.array([1.0, -2.0]))
     array([ 1., -2.])
     """
-    _refuse_kwargs("conjugate", kwargs)
+    if kwargs:
+        return _with_keywords("conjugate", xp.conjugate, (x,), kwargs)
     refuse_complex("conjugate", x)
     return x if isinstance(x, Tensor) else xp.conjugate(x)
 

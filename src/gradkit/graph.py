@@ -546,6 +546,7 @@ def primitive(fwd, name: str | None = None):
     prim.fwd = fwd
     prim.vjps = ()
     prim.joint = None
+    prim.ufunc = isinstance(fwd, xp.ufunc)  # NumPy's ufunc keywords: refused when traced
     return prim
 
 
@@ -562,6 +563,11 @@ def defvjp(prim, *rules) -> None:
 
 
 def _apply(prim, args, kw):
+    if kw and prim.ufunc:
+        raise GradkitError(
+            f"{prim.__name__}: the ufunc keyword {next(iter(kw))}= is not supported on traced "
+            f"values (a traced result is always a new array); apply it to the result instead, "
+            f"e.g. with gradkit.numpy.where or astype")
     top = CONST
     for a in args:
         if type(a) is Tensor and a._trace > top:

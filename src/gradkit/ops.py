@@ -271,9 +271,22 @@ _clip = _elementwise(_clip_fwd, "clip",
                      lambda g, ans, x, lo, hi: _ub(g * (x > hi), g, ans, hi))
 
 
-def clip(a, a_min=None, a_max=None):
-    """Clip values to ``[a_min, a_max]``; the gradient is passed where ``a`` is inside."""
-    return _clip(a, a_min, a_max)
+_NO = xp._NoValue  # NumPy's "argument not given"
+
+
+def clip(a, a_min=_NO, a_max=_NO, out=None, *, min=_NO, max=_NO):  # noqa: A002
+    """Clip values to ``[a_min, a_max]`` (or ``min``/``max``, NumPy 2's names); the
+    gradient is passed where ``a`` is inside."""
+    refuse_out("clip", out)
+    if min is not _NO:
+        if a_min is not _NO:
+            raise GradkitError("clip: give a_min or min, not both")
+        a_min = min
+    if max is not _NO:
+        if a_max is not _NO:
+            raise GradkitError("clip: give a_max or max, not both")
+        a_max = max
+    return _clip(a, None if a_min is _NO else a_min, None if a_max is _NO else a_max)
 
 
 # -- reductions ---------------------------------------------------------------------------
@@ -314,11 +327,32 @@ def _sum_rule(g, ans, x, axis=None, keepdims=False):
 _sum = _elementwise(_sum_fwd, "sum", _sum_rule)
 
 
-def sum(a, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
-    """Sum of array elements over the given axes."""
-    if axis is not None or keepdims:
-        return _sum(a, axis=axis, keepdims=keepdims)
-    return _sum(a)
+def _cast_to(a, dtype):
+    return a if dtype is None or _dtype(a) == xp.dtype(dtype) else astype(a, dtype)
+
+
+def _masked(a, where, fill):
+    """``a`` with ``fill`` where the ``where=`` mask is False (NumPy's reduction mask)."""
+    return a if where is True else _where(xp.asarray(raw(where), dtype=bool), a, fill)
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO,  # noqa: A001
+        where=True):
+    """Sum of array elements over the given axes (as ``numpy.sum``)."""
+    if dtype is None and out is None and initial is _NO and where is True:
+        if axis is not None or keepdims:
+            return _sum(a, axis=axis, keepdims=keepdims)
+        return _sum(a)
+    refuse_out("sum", out)
+    total = _sum(_masked(_cast_to(a, dtype), where, 0), axis=axis, keepdims=keepdims)
+    return total if initial is _NO else total + initial
+
+
+def _reduced_count(a, axis, keepdims, where):
+    """How many elements each output of a reduction over ``axis`` sees (a plain array)."""
+    mask = xp.broadcast_to(xp.asarray(raw(where), dtype=bool), _shape(a))
+    return xp.sum(mask, axis=None if axis is None else _neg_axes(axis, _ndim(a)),
+                  keepdims=keepdims)
 
 
 def _count(x, ans) -> int:
@@ -344,9 +378,20 @@ def _mean_fwd(x, axis=None, keepdims=False):
 _mean = _elementwise(_mean_fwd, "mean", _mean_rule)
 
 
-def mean(a, axis=None, keepdims=False):
-    """Arithmetic mean over the given axes."""
-    return _mean(a, axis=axis, keepdims=keepdims)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """Arithmetic mean over the given axes (as ``numpy.mean``)."""
+    if dtype is None and out is None and where is True:
+        return _mean(a, axis=axis, keepdims=keepdims)
+    refuse_out("mean", out)
+    a = _cast_to(a, dtype)
+    if where is True:
+        return _mean(a, axis=axis, keepdims=keepdims)
+    n = _reduced_count(a, axis, keepdims, where)
+    with xp.errstate(divide="ignore", invalid="ignore"):  # an empty slice: NaN, as NumPy
+        return sum(a, axis=axis, keepdims=keepdims, where=where) / n.astype(_dtype(a))
+
+
+_mean_of = mean  # var and std take a mean= argument
 
 
 def _prod_rule(g, ans, x, axis=None, keepdims=False):
@@ -397,22 +442,62 @@ def _extremum_rule(g, ans, x, axis=None, keepdims=False):
     return _expand(g, ans, xs, axis, keepdims) * share
 
 
-amax = _elementwise(_reduction("max"), "max", _extremum_rule)
-amin = _elementwise(_reduction("min"), "min", _extremum_rule)
+_amax = _elementwise(_reduction("max"), "max", _extremum_rule)
+_amin = _elementwise(_reduction("min"), "min", _extremum_rule)
+
+
+def _extremum(prim, pair, name):
+    def extremum(a, axis=None, out=None, keepdims=False, initial=_NO, where=True):
+        if out is None and initial is _NO and where is True:
+            return prim(a, axis=axis, keepdims=keepdims)
+        refuse_out(name, out)
+        if initial is _NO:
+            raise GradkitError(f"{name}: where= needs initial= (the reduction has no "
+                               f"identity)")
+        return pair(prim(_masked(a, where, initial), axis=axis, keepdims=keepdims), initial)
+
+    extremum.__name__ = extremum.__qualname__ = name
+    return extremum
+
+
+amax = _extremum(_amax, lambda m, v: maximum(m, v), "max")
+amin = _extremum(_amin, lambda m, v: minimum(m, v), "min")
+amax.__doc__ = """Maximum over the given axes (as ``numpy.max``); repeated maxima share the
+gradient equally."""
+amin.__doc__ = """Minimum over the given axes (as ``numpy.min``); repeated minima share the
+gradient equally."""
 max = amax  # noqa: A001
 min = amin  # noqa: A001
 
 
-def var(a, axis=None, ddof=0, keepdims=False):
-    """Variance over the given axes (as ``numpy.var``)."""
-    d = a - mean(a, axis=axis, keepdims=True)
-    n = math.prod(_shape(a)) // math.prod(_keepdims_shape(_shape(a), axis) or (1,))
-    return sum(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+        mean=_NO, correction=_NO):
+    """Variance over the given axes (as ``numpy.var``: ``ddof`` or ``correction``, a given
+    ``mean``, a ``where=`` mask)."""
+    refuse_out("var", out)
+    if correction is not _NO:
+        if ddof != 0:
+            raise GradkitError("var: ddof and correction can't be provided simultaneously")
+        ddof = correction
+    a = _cast_to(a, dtype)
+    if where is True:
+        m = _mean_of(a, axis=axis, keepdims=True) if mean is _NO else mean
+        d = a - m
+        n = math.prod(_shape(a)) // math.prod(_keepdims_shape(_shape(a), axis) or (1,))
+        return sum(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
+    m = _mean_of(a, axis=axis, keepdims=True, where=where) if mean is _NO else mean
+    d = _masked(a - m, where, 0)
+    n = _reduced_count(a, axis, keepdims, where)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        return sum(d * d, axis=axis, keepdims=keepdims) / (n - ddof).astype(_dtype(d))
 
 
-def std(a, axis=None, ddof=0, keepdims=False):
-    """Standard deviation over the given axes (as ``numpy.std``)."""
-    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True,
+        mean=_NO, correction=_NO):
+    """Standard deviation over the given axes (as ``numpy.std``); see :func:`var`."""
+    refuse_out("std", out)
+    return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where,
+                    mean=mean, correction=correction))
 
 
 def _cumsum_rule(g, ans, x, axis):
@@ -427,9 +512,10 @@ def _cumsum_rule(g, ans, x, axis):
 _cumsum = _elementwise(lambda x, axis: xp.cumsum(x, axis=axis), "cumsum", _cumsum_rule)
 
 
-def cumsum(a, axis=None):
+def cumsum(a, axis=None, dtype=None, out=None):
     """Cumulative sum along an axis (of the flattened array when ``axis`` is None)."""
-    return _cumsum(a, axis)
+    refuse_out("cumsum", out)
+    return _cumsum(_cast_to(a, dtype), axis)
 
 
 def _shifted(x, axis):
@@ -518,13 +604,25 @@ def _reshape_rule(g, ans, x, shape):
 _reshape = _elementwise(lambda x, shape: xp.reshape(x, shape), "reshape", _reshape_rule)
 
 
-def reshape(a, shape, *more):
-    """Give a new shape to an array without changing its data."""
-    if more:
-        shape = (shape, *more)
-    elif isinstance(shape, int | xp.integer):
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    """Give a new shape to an array without changing its data (as ``numpy.reshape``;
+    ``order`` "C" or "F"; ``copy`` has no meaning for a traced value, always new)."""
+    if newshape is not None:
+        if shape is not None:
+            raise GradkitError("reshape: give shape or newshape, not both")
+        shape = newshape
+    if isinstance(shape, int | xp.integer):
         shape = (int(shape),)
-    return _reshape(a, tuple(shape))
+    shape = tuple(shape)
+    if order == "A":  # Fortran order only for a Fortran-contiguous (not C) array
+        v = raw(a)
+        order = "F" if (isinstance(v, xp.ndarray) and v.flags.f_contiguous
+                        and not v.flags.c_contiguous) else "C"
+    if order == "F":
+        return transpose(_reshape(transpose(a), shape[::-1]))
+    if order != "C":
+        raise GradkitError(f"reshape: order must be 'C', 'F' or 'A', got {order!r}")
+    return _reshape(a, shape)
 
 
 def _transpose_rule(g, ans, x, axes):
@@ -588,7 +686,7 @@ def _broadcast_to_fwd(x, shape):
 _broadcast_to = _elementwise(_broadcast_to_fwd, "broadcast_to", _broadcast_to_rule)
 
 
-def broadcast_to(array, shape):
+def broadcast_to(array, shape, subok=False):
     """Broadcast an array to a new shape (a read-only view, as in NumPy)."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if _shape(array) == shape:
@@ -618,8 +716,11 @@ def squeeze(a, axis=None):
     return reshape(a, keep)
 
 
-def ravel(a):
-    return reshape(a, (-1,))
+def ravel(a, order="C"):
+    """The elements as a 1-D array (``order`` "C", "F", "A" or "K", as ``numpy.ravel``)."""
+    if order == "K":  # memory order: for the arrays gradkit makes, C unless Fortran-only
+        order = "A"
+    return reshape(a, (-1,), order=order)
 
 
 def _each(f, arys):
@@ -726,9 +827,19 @@ def getitem(a, index):
     return _getitem(a, _normalize_index(index))
 
 
-def take(a, indices, axis=None):
-    """Take elements along an axis (of the flattened array when ``axis`` is None)."""
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """Take elements along an axis (of the flattened array when ``axis`` is None);
+    ``mode`` "raise", "wrap" or "clip" as NumPy."""
+    refuse_out("take", out)
     indices = xp.asarray(raw(indices))
+    if mode != "raise":
+        n = math.prod(_shape(a)) if axis is None else _shape(a)[int(axis)]
+        if mode == "wrap":
+            indices = indices % n
+        elif mode == "clip":
+            indices = xp.clip(indices, 0, n - 1)
+        else:
+            raise GradkitError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     if axis is None:
         return getitem(ravel(a), indices)
     axis = int(axis) % _ndim(a)
@@ -752,8 +863,11 @@ def take_along_axis(arr, indices, axis):
     return getitem(arr, tuple(index))
 
 
-def sort(a, axis=-1):
-    """Sorted copy; the gradient follows each element to its sorted place."""
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """Sorted copy; the gradient follows each element to its sorted place (ties keep
+    their order, whatever ``kind``: every sort of equal values gives the same values)."""
+    if order is not None:
+        raise GradkitError("sort: order= sorts structured arrays, which have no gradient")
     if axis is None:
         a, axis = ravel(a), -1
     return take_along_axis(a, xp.argsort(raw(a), axis=axis, kind="stable"), axis)
@@ -766,7 +880,9 @@ def repeat(a, repeats, axis=None):
     return take(a, xp.repeat(xp.arange(n), raw(repeats)), axis=axis)
 
 
-def tile(a, reps):
+def tile(A, reps):  # noqa: N803 - NumPy's name
+    """Repeat ``A`` the number of times given by ``reps`` along each axis."""
+    a = A
     reps = (reps,) if isinstance(reps, int) else tuple(reps)
     shape = _shape(a)
     d = builtins.max(len(shape), len(reps))
@@ -978,8 +1094,10 @@ def diag(v, k=0):
     raise GradkitError(f"diag: input must be 1-D or 2-D, got shape {_shape(v)}")
 
 
-def trace(a, offset=0, axis1=0, axis2=1):
-    return sum(diagonal(a, offset, axis1, axis2), axis=-1)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """Sum along a diagonal (as ``numpy.trace``)."""
+    refuse_out("trace", out)
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
 # -- products -----------------------------------------------------------------------------
@@ -1068,8 +1186,9 @@ def tensordot(a, b, axes=2):
     return reshape(matmul(am, bm), tuple(sa[i] for i in free_a) + tuple(sb[j] for j in free_b))
 
 
-def dot(a, b):
+def dot(a, b, out=None):
     """Dot product as ``numpy.dot``."""
+    refuse_out("dot", out)
     na, nb = _ndim(a), _ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -1088,7 +1207,9 @@ def inner(a, b):
     return tensordot(a, b, axes=([-1], [-1]))
 
 
-def outer(a, b):
+def outer(a, b, out=None):
+    """Outer product of the flattened arrays (as ``numpy.outer``)."""
+    refuse_out("outer", out)
     return expand_dims(ravel(a), 1) * expand_dims(ravel(b), 0)
 
 

@@ -14,6 +14,7 @@ import operator
 
 from .arguments import as_array, holds_tensor
 from .backend import xp
+from .backend import xp as _XP
 from .errors import GradkitError
 from .graph import Tensor, op_error, raw
 from .ops import (
@@ -298,7 +299,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
 # -- interpolation and integration --------------------------------------------------------------
 
 
-def interp(x, xp_, fp, left=None, right=None, period=None):
+def interp(x, xp, fp, left=None, right=None, period=None):
     """Piecewise-linear interpolation (as ``numpy.interp``), differentiable in ``x``,
     ``xp``, ``fp``, ``left`` and ``right``.
 
@@ -317,6 +318,7 @@ def interp(x, xp_, fp, left=None, right=None, period=None):
     >>> float(gk.grad(lambda x: gnp.interp(x, [0.0, 1.0, 3.0], [0.0, 2.0, 3.0]))(1.0))
     0.5
     """
+    xp_, xp = xp, _XP  # NumPy's parameter name, and this module's array library
     if not _traced(x, xp_, fp, left, right, period):
         return _numpy("interp", xp.interp, x, xp_, fp, left=left, right=right,
                       period=period)

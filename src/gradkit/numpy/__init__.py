@@ -25,6 +25,7 @@ from ..backend import xp as _xp
 from ..counting import *  # noqa: F403
 from ..elementwise import *  # noqa: F403
 from ..errors import ConversionError as _ConversionError
+from ..errors import GradkitError as _GradkitError
 from ..graph import Tensor as _Tensor
 from ..graph import holds_tensor as _holds_tensor
 from ..graph import lift_sequences as _lift_sequences
@@ -46,17 +47,21 @@ from ..statistics import *  # noqa: F403
 from . import linalg  # noqa: F401
 
 
-def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, ndmax=0,
+          like=None):
     """``numpy.array`` that keeps the gradient of Tensors, also inside nested lists."""
     if isinstance(object, _Tensor) or _holds_tensor(object):
+        if ndmax:
+            raise _GradkitError("array: ndmax= is not supported for traced values")
         out = _array_from_nested(object) if not isinstance(object, _Tensor) else object
         if dtype is not None:
             out = _ops.astype(out, dtype)
         if ndmin > _ops._ndim(out):
             out = _ops.reshape(out, (1,) * (ndmin - _ops._ndim(out)) + _ops._shape(out))
         return out
+    extra = {"ndmax": ndmax} if ndmax else {}  # NumPy >= 2.4
     return _xp.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,
-                     like=like)
+                     like=like, **extra)
 
 
 def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
