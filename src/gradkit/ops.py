@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import math
+import warnings
 
 from .arguments import array_from_nested, refuse_out
 from .backend import as_strided, xp
@@ -387,6 +388,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     if where is True:
         return _mean(a, axis=axis, keepdims=keepdims)
     n = _reduced_count(a, axis, keepdims, where)
+    if not xp.all(n):
+        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)  # as NumPy
     with xp.errstate(divide="ignore", invalid="ignore"):  # an empty slice: NaN, as NumPy
         return sum(a, axis=axis, keepdims=keepdims, where=where) / n.astype(_dtype(a))
 
