@@ -18,13 +18,15 @@ from ._common import (
     moved,
 )
 from .noise import noise_std
+from .smoothing import _choose as _choose_window
+from .smoothing import _local_fit_weights, _local_fits, _trace, savgol_filter_weights
 from .stencils import diff
 
 __all__ = ["tv_derivative"]
 
 EPS = 1e-3  # psi(t) = sqrt(t^2 + eps^2), eps = EPS * (max y - min y) / N
-PROBES = 32  # random vectors for the trace estimate in the choice of alpha
-SMOOTH = 1e4  # eps of the smooth model, relative to the default (see _choose_lambda)
+PROBES = 16  # random vectors for the trace estimate in the choice of alpha
+SCAN_ITER = 20  # most Newton steps per weight while the weight is searched
 
 
 # -- symmetric pentadiagonal systems by block cyclic reduction -----------------------------
@@ -249,72 +251,78 @@ def _hessian_solver(v, lam, eps, grid: _Grid):
     return lambda rhs: _penta_solve(diagonals, rhs)
 
 
-def _scan(y, sigma, eps, search_iter: int, grid: _Grid, probes, top: float, refine: str):
-    """Solutions for weights ``lam = sigma 10**k``, k from ``top`` down by halves until BIC
-    has risen three times in a row, then a quarter step either side of the best by
-    ``refine`` ("bic" or "cp"). Per series: (lowest BIC, chosen lam, its solution)."""
+def _scan(y, sigma, eps, grid: _Grid, probes, top: float):
+    """Total variation over weights ``lam = sigma 10**k``: ``k`` from ``top`` (about a
+    straight line) down by halves until BIC has risen twice in a row, then a quarter
+    step either side of the best. Each fit starts from its neighbour's solution (Newton
+    steps only, after lagged diffusivity for the first). Per series: (lowest BIC, its
+    lam, its solution)."""
     size = y.shape[-1]
     lead = y.shape[:-1]
 
-    def fit(k, v):
+    def fit(k, v, first=False):
         lam = sigma * 10.0 ** k
-        v, _ = _minimise(y, lam, eps, v, search_iter, 1e-6, grid)
+        if first:
+            v, _ = _lagged_diffusivity(y, lam, eps, v, 30, 1e-6, grid)
+        v, _ = _newton(y, lam, eps, v, SCAN_ITER, 1e-5, grid)
         rss = (grid.omega * (v - y) ** 2).sum(-1) / sigma ** 2
-        dof = _dof(lam, eps, v, probes, grid)
-        return {"bic": rss + math.log(size) * dof, "cp": rss + 2.0 * dof}, v
+        return rss + math.log(size) * _dof(lam, eps, v, probes, grid), v
 
-    best = {name: xp.full(lead, xp.inf) for name in ("bic", "cp")}
+    best = xp.full(lead, xp.inf)
     best_k = xp.zeros(lead)
     best_v = y.copy()
     v = y.copy()
     worse = 0
     for k in xp.arange(top, -1.5, -0.5):
-        crit, v = fit(xp.full(lead, k), v)
-        for name in ("bic", "cp"):
-            if name != refine:
-                better = crit[name] < best[name]
-                best[name] = xp.where(better, crit[name], best[name])
-        better = crit[refine] < best[refine]
-        best[refine] = xp.where(better, crit[refine], best[refine])
+        bic, v = fit(xp.full(lead, k), v, first=k == top)
+        better = bic < best
+        best = xp.where(better, bic, best)
         best_k = xp.where(better, k, best_k)
         best_v = xp.where(better[..., None], v, best_v)
-        rising = crit["bic"] > best["bic"]
-        worse = worse + 1 if rising.all() else 0
-        if worse >= 3:  # the fit only gets more complex from here
+        worse = worse + 1 if (bic > best).all() else 0
+        if worse >= 2:  # the fit only gets more complex from here
             break
     for step in (-0.25, 0.25):
-        crit, v = fit(best_k + step, best_v)
-        best["bic"] = xp.minimum(best["bic"], crit["bic"])
-        better = crit[refine] < best[refine]
-        best[refine] = xp.where(better, crit[refine], best[refine])
+        bic, v = fit(best_k + step, best_v)
+        better = bic < best
+        best = xp.where(better, bic, best)
         best_v = xp.where(better[..., None], v, best_v)
         best_k = xp.where(better, best_k + step, best_k)
-    return best["bic"], sigma * 10.0 ** best_k, best_v
+    return best, sigma * 10.0 ** best_k, best_v
 
 
-def _choose_lambda(y, sigma, eps, search_iter: int, grid: _Grid):
-    """The model and its weight, per series: ``(lam, eps, v)``.
+def _smooth_fit(data, x):
+    """The smooth model: Savitzky-Golay smoothing with the window and degree that
+    :func:`~gradkit.signal.savgol_window` chooses for the derivative (pooled over the
+    series), on the coordinates ``x`` when given. Returns (window, polyorder, the
+    smoothed series, the trace of the smoothing matrix)."""
+    size = data.shape[-1]
+    window, polyorder = _choose_window(data.reshape(-1, size), 1, None, None)
+    if x is None:
+        f = savgol_filter_weights(window, polyorder, 0)
+        return window, polyorder, f.apply_numpy(data), _trace(f, size)
+    nodes, weights = _local_fit_weights(x, window, polyorder, 0)
+    own = weights[xp.arange(size), xp.arange(size) - nodes[:, 0]]
+    smooth = xp.einsum("...ij,ij->...i", data[..., nodes], weights)
+    return window, polyorder, smooth, float(own.sum())
 
-    Two models are fitted: total variation (``eps`` as given: the derivative may have
-    kinks) and a smooth one (``eps`` ``SMOOTH`` times larger: ``psi`` is quadratic at the
-    slope changes of the data, a smoothing spline of the antiderivative). Each is
-    scanned over ``lam``; the model with the lower Bayesian information criterion
-    ``|v - y|^2 / sigma^2 + log(N) dof`` wins. Within the total-variation model BIC also
-    picks ``lam`` (its ``log N`` penalty favours few kinks); within the smooth model
-    Mallows' ``C_p = |v - y|^2 / sigma^2 + 2 dof`` does (an unbiased estimate of the
-    risk, which BIC's heavier penalty would oversmooth).
+
+def _choose_model(y, sigma, eps, grid: _Grid, x):
+    """Per series: whether the smooth model wins, and the total-variation weight and
+    solution ``(smooth, lam, v)``; also the smooth model's (window, polyorder).
+
+    Total variation (kinks allowed) is fitted over its weight, which the Bayesian
+    information criterion ``|v - y|^2 / sigma^2 + log(N) dof`` picks; the smooth model
+    is a local polynomial fit (Savitzky-Golay, window and degree chosen for the
+    derivative from the data). The model with the lower BIC wins.
     """
     size = y.shape[-1]
     probes = xp.random.default_rng(0).choice([-1.0, 1.0], size=(PROBES, size))
     top = math.ceil(2 * math.log10(size)) + 1.0  # lam = sigma N^2: about a straight line
-    bic_tv, lam_tv, v_tv = _scan(y, sigma, eps, search_iter, grid, probes, top, "bic")
-    smooth_eps = SMOOTH * eps
-    # In the quadratic regime only lam / eps matters: start as much higher.
-    bic_sm, lam_sm, v_sm = _scan(y, sigma, smooth_eps, search_iter, grid, probes,
-                                 top + math.log10(SMOOTH), "cp")
-    smooth = bic_sm < bic_tv
-    return (xp.where(smooth, lam_sm, lam_tv), xp.where(smooth, smooth_eps, eps),
-            xp.where(smooth[..., None], v_sm, v_tv))
+    bic_tv, lam, v = _scan(y, sigma, eps, grid, probes, top)
+    window, polyorder, v_sg, dof_sg = _smooth_fit(y, x)
+    bic_sg = (grid.omega * (v_sg - y) ** 2).sum(-1) / sigma ** 2 + math.log(size) * dof_sg
+    return bic_sg < bic_tv, lam, v, (window, polyorder)
 
 
 def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
@@ -343,20 +351,19 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
     objective (same pentadiagonal structure, backtracking line search) finish the
     solve to ``tol``.
 
-    Choosing ``alpha`` and the model (when ``alpha`` is None), from the data only: two
-    models are fitted, total variation (``eps`` as given) and a smooth one (``eps`` 1e4
-    times larger, so that ``psi`` is quadratic at the slope changes of the data: a
-    smoothing spline of the antiderivative). Each is scanned over half powers of ten of
-    the weight, from ``10 sigma N^2`` (nearly a straight line; 1e4 times that for the
-    smooth model) down until the Bayesian information criterion ``|v - y|^2 / sigma^2 +
-    log(N) * dof`` has risen three times in a row, then refined by a quarter power
-    (``sigma`` from :func:`noise_std`; ``dof = trace(dv/dy)``, the effective number of
-    parameters, estimated with 32 fixed random probes). The model with the lower BIC
-    wins: BIC's ``log(N)`` penalty favours few kinks, so piecewise-linear data keep
-    total variation (whose weight BIC also picks), while smooth data get the smooth
-    model, whose weight minimises Mallows' ``C_p = |v - y|^2 / sigma^2 + 2 dof`` (an
-    unbiased risk estimate; BIC would oversmooth). Data without noise (``sigma = 0``)
-    are differentiated as they are.
+    Choosing ``alpha`` and the model (when ``alpha`` is None), from the data only: total
+    variation is fitted over half powers of ten of the weight, from ``10 sigma N^2``
+    (nearly a straight line) down until the Bayesian information criterion ``|v - y|^2 /
+    sigma^2 + log(N) * dof`` has risen twice in a row, then refined by a quarter power
+    (``sigma`` from :func:`noise_std`; ``dof = trace(dv/dy)``, estimated with 16 fixed
+    random probes; each weight starts from its neighbour's solution). The alternative
+    is a smooth model: local polynomial fits (Savitzky-Golay, window and degree chosen
+    for the derivative by the rule of :func:`savgol_window`, ``dof`` the exact trace of
+    the smoothing matrix). The model with the lower BIC wins, per series: its ``log(N)``
+    penalty favours few kinks, so piecewise-linear data keep total variation, while
+    smooth data, where a total-variation derivative is a staircase, get the local
+    polynomial derivative (that of :func:`savgol_derivative` with the same window and
+    degree). Data without noise (``sigma = 0``) are differentiated as they are.
 
     Non-uniform grid (``x`` given): the data term is weighted by each sample's cell
     length (as the integral is) and the penalty is on the change of slope between
@@ -367,7 +374,8 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
     Differentiable with respect to ``y``: the solver runs on constants, and the
     gradient comes from the implicit function theorem at the solution, ``dv/dy =
     H^-1`` with ``H`` the Hessian of the objective. It is exact for fixed ``alpha`` and
-    ``eps``; when they are chosen from the data, that choice is held constant.
+    ``eps``; when they are chosen from the data, that choice is held constant (as are
+    the model and the local polynomials' window, whose derivative is linear in ``y``).
 
     Parameters
     ----------
@@ -447,28 +455,38 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
         if not (xp.isfinite(eps).all() and (eps > 0).all()):
             raise GradkitError(f"{fn}: eps must be finite and > 0, got {eps}")
     keep_data = None
+    smooth = xp.zeros(data.shape[:-1], dtype=bool)
     if alpha is None:
         keep_data = sigma == 0  # no noise: alpha = 0, v = y
         # (series without noise are solved with a stand-in sigma, then replaced)
         safe = xp.where(keep_data, 1.0, sigma)
         eps = xp.where(keep_data, 1e-6, eps)
-        lam, eps, v = _choose_lambda(data, safe, eps, 20, model)
-        v, _ = _minimise(data, lam, eps, v, max_iter, tol, model)
+        smooth, lam, v, (window, polyorder) = _choose_model(data, safe, eps, model, grid)
+        smooth &= ~keep_data
+        if not smooth.all():
+            v, _ = _minimise(data, lam, eps, v, max_iter, tol, model)
     else:
         alpha = xp.broadcast_to(xp.asarray(raw(alpha), dtype=xp.float64), data.shape[:-1])
         if not (xp.isfinite(alpha).all() and (alpha >= 0).all()):
             raise GradkitError(f"{fn}: alpha must be finite and >= 0, got {alpha}")
         lam = alpha / dx ** 2
         v, _ = _minimise(data, lam, eps, data.copy(), max_iter, tol, model)
-    if isinstance(z, Tensor):
-        v = _with_implicit_gradient(z, data, v, lam, eps, model)
-    if keep_data is not None and keep_data.any():
-        v = gnp.where(keep_data[..., None], z, v)
-    out = diff(v, dx=dx, n=1, accuracy=2) if grid is None else diff(v, x=grid, n=1,
-                                                                        accuracy=2)
+    out = None
+    if not smooth.all():
+        if isinstance(z, Tensor):
+            v = _with_implicit_gradient(z, data, v, lam, eps, model)
+        if keep_data is not None and keep_data.any():
+            v = gnp.where(keep_data[..., None], z, v)
+        out = diff(v, dx=dx, n=1, accuracy=2) if grid is None else diff(v, x=grid, n=1,
+                                                                            accuracy=2)
+    if smooth.any():
+        if grid is None:
+            fit = savgol_filter_weights(window, polyorder, 1).scaled(1.0 / dx)(z, -1)
+        else:
+            fit = _local_fits(z, grid, 1, window, polyorder, -1)
+        out = fit if out is None else gnp.where(smooth[..., None], fit, out)
     nd = len(shape)
     return out if axis == nd - 1 else gnp.moveaxis(out, -1, axis)
-
 
 def _with_implicit_gradient(z, data, v, lam, eps, grid: _Grid):
     """``v`` as a function of the samples ``z``, with the implicit-function gradient.
