@@ -214,3 +214,39 @@ def test_ufunc_keywords_work_on_plain_arrays_and_are_refused_when_traced(name, f
     else:
         with pytest.raises(gk.GradkitError, match="out= is not supported"):
             gk.grad(loss)(x)
+
+
+def _one_matrix_calls():
+    """Differentiable linalg functions that accept one square matrix: (name, function)."""
+    diff, _ = _split(gnp.linalg, gnp.linalg.__all__)
+    a = np.array([[2.0, 0.3, -0.1], [0.3, 1.5, 0.2], [-0.1, 0.2, 1.0]])
+    out = []
+    for name, f in sorted(diff.items()):
+        try:
+            value = f(a)
+            leaves = value if isinstance(value, tuple) else (value,)
+            [np.asarray(v, dtype=float) for v in leaves]
+        except Exception:
+            continue
+        out.append((name, f))
+    return out
+
+
+ONE_MATRIX = _one_matrix_calls()
+
+
+@pytest.mark.parametrize("name, f", ONE_MATRIX, ids=[n for n, _ in ONE_MATRIX])
+def test_nested_lists_of_traced_values_keep_their_gradient_in_linalg(name, f):
+    a = np.array([[2.0, 0.3, -0.1], [0.3, 1.5, 0.2], [-0.1, 0.2, 1.0]])
+
+    def scalar(out):
+        leaves = out if isinstance(out, tuple) else (out,)
+        # values and vectors through sign-invariant squares
+        floats = [v for v in leaves if np.asarray(gk.stop_gradient(v)).dtype.kind == "f"]
+        return sum(gnp.sum(v ** 2) for v in floats)
+
+    rows = lambda m: [[m[i, j] for j in range(3)] for i in range(3)]  # noqa: E731
+    from_array = gk.grad(lambda m: scalar(f(m)))(a)
+    from_lists = gk.grad(lambda m: scalar(f(rows(m))))(a)
+    np.testing.assert_allclose(from_lists, from_array, rtol=1e-12, atol=1e-12)
+    assert len(ONE_MATRIX) > 10
