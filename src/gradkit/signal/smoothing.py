@@ -100,8 +100,12 @@ class _Risk:
         self.pilot_window = self._pilot_window(pilot_order)
         smooth = savgol_filter_weights(self.pilot_window, pilot_order, 0)
         self.pilot = smooth.apply_numpy(ys)
-        pilot_derivative = savgol_filter_weights(self.pilot_window, pilot_order, n)
-        self.pilot_slope = pilot_derivative.apply_numpy(self.pilot)
+        # The pilot's own derivative, by interpolating stencils of degree pilot_order + 1
+        # (the central differences of that accuracy inside): near-exact on the smooth
+        # pilot. The pilot's long derivative filter would smooth it a second time and
+        # count its own bias as the candidates' (too short windows on narrow features).
+        exact = savgol_filter_weights(pilot_order + 2, pilot_order + 1, n)
+        self.pilot_slope = exact.apply_numpy(self.pilot)
 
     def _pilot_window(self, order: int) -> int:
         size = self.size
@@ -131,14 +135,19 @@ def savgol_window(y, dx: float = 1.0, n: int = 1, axis: int = -1, window: int | 
 
     1. The noise standard deviation ``sigma`` of each series is estimated with
        :func:`noise_std` (robust scale of high-order differences).
-    2. A *pilot* smooth of the data is a Savitzky-Golay fit of degree ``n + 7``; its
-       window is the longest one whose Mallows' Cp (``|y - S y|^2 + 2 sigma^2 tr S``)
-       is within one standard error (``sigma^2 sqrt(2N)``) of the smallest.
+    2. A *pilot* smooth ``f`` of the data is a Savitzky-Golay fit of odd degree (a
+       smoother's ``p - 0`` odd; the first odd degree above the highest candidate, 7
+       for ``n = 1``); its window is the longest one whose Mallows' Cp
+       (``|y - S y|^2 + 2 sigma^2 tr S``) is within one standard error
+       (``sigma^2 sqrt(2N)``) of the smallest.
     3. For every candidate (window ``W``, degree ``p``) the mean squared error of the
        derivative over all samples, edges included, is estimated as
-       ``mean((L f - L0 f)^2) + sigma^2 mean(|L_i|^2)``: the bias is the candidate
-       ``L`` applied to the pilot ``f`` minus the pilot's own derivative ``L0 f``, the
-       variance is exact given ``sigma`` (``L_i`` is the weight row of sample ``i``).
+       ``mean((L f - f')^2) + sigma^2 mean(|L_i|^2)``: the bias is the candidate
+       ``L`` applied to the pilot minus the pilot's own derivative ``f'``, taken by
+       interpolating stencils one degree above the pilot's (central differences of
+       that accuracy inside, one-sided ones at the ends), so that it is near-exact and
+       smooths nothing; the variance is exact given ``sigma`` (``L_i`` is the weight
+       row of sample ``i``).
     4. Candidates: ``p`` in ``n+1, n+3, n+5`` (``p - n`` odd, as Fan & Gijbels
        recommend: inside the window a fit of degree ``n + 2k`` gives the same
        derivative as one of degree ``n + 2k - 1`` and would only add variance at the
@@ -217,9 +226,11 @@ def _choose(ys, n: int, window, polyorder) -> tuple[int, int]:
     orders = [polyorder] if polyorder is not None else [n + 1, n + 3, n + 5]
     if window is not None:
         orders = [p for p in orders if p < window] or [max(n, window - 1)]
-    pilot_order = max(orders) + 2
+    # The pilot smooths (n = 0), so its degree is odd (Fan & Gijbels' p - n odd), one or
+    # two above the highest candidate: degree 7 for the first derivative.
+    pilot_order = max(orders) + 1 + max(orders) % 2
     top = size if size % 2 else size - 1
-    if pilot_order + 2 > top:
+    if max(orders) + 4 > top:
         # Too short to estimate a bias: one polynomial through all samples.
         w = window if window is not None else top
         p = polyorder if polyorder is not None else max(n, min(n + 1, w - 1))
