@@ -4,6 +4,7 @@ eigh, NumPy's keywords and values."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -376,8 +377,31 @@ def test_det_gradient_at_singular_matrices_is_the_adjugate(a):
     np.testing.assert_allclose(jf, _cofactors(a), atol=1e-12)
 
 
-def test_det_second_derivative_at_a_rank_deficient_matrix():
-    a = np.array([[1.0, 2.0], [2.0, 4.0]])          # distinct singular values: defined
-    h = gk.hessian(gnp.linalg.det)(a).reshape(4, 4)
-    want = np.array([[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]], float)
-    np.testing.assert_allclose(h, want, atol=1e-12)
+def _second_cofactors(a):
+    """d2 det / da_ij da_kl: the signed determinants of a without rows i, k, columns j, l."""
+    n = a.shape[0]
+    h = np.zeros((n, n, n, n))
+    for i, j, k, m in itertools.product(range(n), repeat=4):
+        if i != k and j != m:
+            minor = np.delete(np.delete(a, [i, k], 0), [j, m], 1)
+            sign = (-1) ** (i + j + k + m + (k > i) + (m > j))
+            h[i, j, k, m] = sign * (np.linalg.det(minor) if minor.size else 1.0)
+    return h
+
+
+@pytest.mark.parametrize("a", [
+    np.array([[1.0, 2.0], [2.0, 4.0]]),        # rank 1, distinct singular values
+    np.zeros((2, 2)),                          # every singular value tied at 0
+    np.zeros((3, 3)),
+    np.diag([1.0, 1.0, 0.0]),                  # tied nonzero singular values
+    np.diag([3.0, 2.0, 0.0, 0.0]),             # rank 2 of 4: adjugate 0, Hessian not
+    np.eye(4)[[0, 1, 2, 2]],                   # a repeated row
+])
+def test_det_hessian_at_singular_matrices_is_the_second_cofactors(a):
+    assert np.linalg.det(a) == 0.0
+    want = _second_cofactors(a)
+    for mode in ("rev", "fwd"):
+        np.testing.assert_allclose(gk.hessian(gnp.linalg.det, mode=mode)(a), want, atol=1e-12)
+    # and away from singular matrices the two branches agree with the same formula
+    b = a + np.diag(np.arange(1.0, a.shape[0] + 1))
+    np.testing.assert_allclose(gk.hessian(gnp.linalg.det)(b), _second_cofactors(b), atol=1e-10)

@@ -177,21 +177,52 @@ def solve(a, b):
 
 
 def _det_rule(g, ans, a):
-    # d det / da = adj(a)^T: det(a) inv(a)^T away from singular matrices, and from the
-    # SVD at a singular one, where the adjugate is still defined (inv is not).
+    # d det / da = adj(a)^T: det(a) inv(a)^T away from singular matrices, the cofactor
+    # matrix from the SVD at a singular one, where inv does not exist but adj(a) does.
     if xp.all(raw(ans) != 0):
         return expand_dims(expand_dims(g * ans, -1), -1) * _mT(inv(a))
-    return expand_dims(expand_dims(g, -1), -1) * _adjugate_t(a)
+    return expand_dims(expand_dims(g, -1), -1) * _cofactors(a)
 
 
-def _adjugate_t(a):
-    """adj(a)^T = det(U) det(V) U diag(prod_{j != i} s_j) V^T, with no division."""
-    from .statistics import _others_product  # statistics imports ops, ops nothing here
+def _exclusive_products(s):
+    """prod_{k != i} s_k along the last axis, without dividing (exact with zeros)."""
+    ones = xp.ones_like(s[..., :1])
+    left = xp.cumprod(xp.concatenate([ones, s[..., :-1]], -1), -1)
+    right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(s, -1)[..., :-1]], -1), -1), -1)
+    return left * right
+
+
+def _svd_signs(u, vh):
+    """det(U) det(V) (+-1, a constant): adj(U X V^T) = det(U) det(V) V adj(X) U^T."""
+    signs = xp.linalg.det(raw(u)) * xp.linalg.det(raw(vh))
+    return signs.astype(_dtype(u))[..., None, None]
+
+
+def _cofactors_fwd(a):
+    u, s, vh = xp.linalg.svd(a)
+    return _svd_signs(u, vh) * ((u * _exclusive_products(s)[..., None, :]) @ vh)
+
+
+def _cofactors_rule(g, ans, a):
+    # The cofactor map C is a polynomial; its VJP with g is d/dt C(a + t g) at t = 0.
+    # In the SVD's frame (g' = U^T g V, S diagonal) that derivative is exact:
+    # D_ii = sum_{m != i} g'_mm P_im and D_ij = -g'_ji P_ij, with P_ij the product of
+    # every singular value but s_i and s_j; then C' = det(U) det(V) U D V^T. No division,
+    # so it holds at singular matrices, repeated singular values included.
+    from .statistics import _others_product  # statistics imports ops, not this module
 
     u, s, vh = svd(a)
-    signs = xp.linalg.det(raw(u)) * xp.linalg.det(raw(vh))  # +-1: constant
-    inner = u * expand_dims(_others_product(s, -1), -2)
-    return expand_dims(expand_dims(signs.astype(_dtype(a)), -1), -1) * matmul(inner, vh)
+    n = _shape(a)[-1]
+    eye = xp.eye(n, dtype=_dtype(a))
+    gp = matmul(matmul(_mT(u), g), _mT(vh))
+    q = where(eye.astype(bool), 1.0, expand_dims(s, -2))  # row i: s with s_i set to 1
+    p = _others_product(q, -1) * (1.0 - eye)
+    diag_gp = matmul(gp * eye, xp.ones((n, 1), dtype=_dtype(a)))  # column of g'_mm
+    d = matmul(p, diag_gp) * eye - _mT(gp) * p
+    return _svd_signs(u, vh) * matmul(matmul(u, d), vh)
+
+
+_cofactors = _elementwise(_cofactors_fwd, "linalg.det (cofactors)", _cofactors_rule)
 
 
 det = _elementwise(xp.linalg.det, "linalg.det", _det_rule)
