@@ -405,3 +405,19 @@ def test_det_hessian_at_singular_matrices_is_the_second_cofactors(a):
     # and away from singular matrices the two branches agree with the same formula
     b = a + np.diag(np.arange(1.0, a.shape[0] + 1))
     np.testing.assert_allclose(gk.hessian(gnp.linalg.det)(b), _second_cofactors(b), atol=1e-10)
+
+
+@pytest.mark.parametrize("order", [2, -2, "nuc"])
+def test_singular_value_norms_take_no_gradient_from_zero_singular_values(order):
+    # zero singular values have arbitrary vectors: the gradient must not depend on them.
+    # A signed permutation keeps ties exact (a general rotation rounds them apart, and
+    # near a tie the largest singular value's gradient is as sharp as max's).
+    q = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    for diag in ([0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [2.0, 2.0, 0.0], [1.0, 1.0, 1.0]):
+        a = q @ np.diag(diag) @ q.T
+        s = np.array(diag)
+        pick = {2: s == s.max(), -2: s == s.min(), "nuc": np.ones(3, bool)}[order] & (s > 0)
+        share = 1.0 if order == "nuc" else 1.0 / max(pick.sum(), 1)
+        want = q @ np.diag(share * pick) @ q.T
+        got = gk.grad(lambda a: gnp.linalg.norm(a, order))(a)
+        np.testing.assert_allclose(got, want, atol=1e-12, err_msg=f"{order} at {diag}")

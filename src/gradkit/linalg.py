@@ -961,6 +961,10 @@ def _matrix_norm(x, ord, row, col, keepdims):
     nd = _ndim(x)
     if ord in (2, -2, "nuc"):
         s = svdvals(moveaxis(x, (row, col), (-2, -1)))
+        # A zero singular value's vectors are arbitrary (any orthonormal completion), so
+        # its u v^T is no derivative: it contributes none, as |x| at 0 and the 2-norm at 0
+        # do. Tied nonzero values share the gradient, a basis-free sum over their space.
+        s = s * (raw(s) > 0)
         out = amax(s, axis=-1) if ord == 2 else amin(s, axis=-1) if ord == -2 else sum(
             s, axis=-1)
         if keepdims:
