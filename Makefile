@@ -27,7 +27,7 @@ test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest src tests
 
-# The peers (PyTorch, autograd) live in their own environment, never in the test run.
+# The peers (PyTorch, autograd, JAX) live in their own environment, never in the test run.
 .venv-bench/bin/python:
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/python -m pip install --quiet --upgrade pip
@@ -35,6 +35,7 @@ test: $(VENV)/.test-installed
 
 bench: .venv-bench/bin/python
 	.venv-bench/bin/python bench/autodiff.py
+	.venv-bench/bin/python bench/dropin_vs_jax.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache .hypothesis
