@@ -9,16 +9,7 @@ import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 from numpy.lib.stride_tricks import sliding_window_view as _sliding_window_view
 
-__all__ = ["xp", "sliding_window_view", "as_strided", "ndarray", "shape_of", "ndim_of"]
+__all__ = ["xp", "sliding_window_view", "as_strided", "ndarray"]
 
 ndarray = xp.ndarray
 sliding_window_view = _sliding_window_view
-
-
-def shape_of(x) -> tuple:
-    """Shape of an array, a NumPy scalar or a Python number."""
-    return xp.shape(x)
-
-
-def ndim_of(x) -> int:
-    return xp.ndim(x)

@@ -7,7 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-KNOWN_RECIPES = ("diagnosis", "mlp", "cnn")
 # NumPy's legacy seeding and scikit-learn's random_state take 0 <= seed < 2**32.
 MAX_SEED = 2**32 - 1
 
