@@ -123,3 +123,13 @@ def test_check_grads_reports_expected_and_computed():
     bad.defvjp(lambda x: (x**2, x), lambda x, g: (g * 3.0 * x,))  # wrong: 3x, not 2x
     with pytest.raises(gk.GradientCheckError, match=r"expected .* computed"):
         gk.check_grads(bad, (onp.array([1.0, 2.0]),), order=1, modes=("rev",))
+
+
+def test_defprimitive_checks_its_arguments():
+    with pytest.raises(gk.GradkitError, match="name"):
+        gk.defprimitive(onp.sin, lambda g, ans, x: g)
+    with pytest.raises(gk.GradkitError, match="callable"):
+        gk.defprimitive(onp.sin, "mysin", "not a rule")
+    mysin = gk.defprimitive(onp.sin, "mysin", lambda g, ans, x: g * np.cos(x))
+    assert gk.grad(mysin)(0.0) == 1.0
+    assert gk.grad(gk.grad(mysin))(0.0) == 0.0

@@ -25,7 +25,7 @@ from .errors import (
     OutputTypeError,
     ShapeMismatchError,
 )
-from .graph import Tensor, debug_nans, enable_grad, no_grad, tensor
+from .graph import Tensor, debug_nans, defprimitive, enable_grad, no_grad, tensor
 from .transforms import (
     elementwise_grad,
     grad,
@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "debug_nans",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian",
-    "elementwise_grad", "custom_vjp", "stop_gradient", "check_grads",
+    "elementwise_grad", "custom_vjp", "defprimitive", "stop_gradient", "check_grads",
     "tree_flatten", "tree_unflatten", "tree_map",
     "GradkitError", "InputTypeError", "NonScalarOutputError", "OutputTypeError",
     "ShapeMismatchError", "OpError", "NaNError", "GradientCheckError", "ConversionError",

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import builtins
 
+from ._rules import _dtype, _nb, _shape
 from .arguments import as_array, holds_tensor
 from .backend import xp
 from .errors import GradkitError
-from .graph import Tensor, defvjp, nondifferentiable, primitive, raw
+from .graph import Tensor, defprimitive, nondifferentiable, raw
 from .ops import (
-    _dtype,
-    _nb,
-    _shape,
     amax,
     amin,
     astype,
@@ -147,9 +145,9 @@ def _bincount_fwd(w, x, minlength):
     return out.astype(w_dtype, copy=False) if xp.issubdtype(w_dtype, xp.floating) else out
 
 
-_bincount = primitive(_bincount_fwd, "bincount")
 # The weights are scattered into their bins: the cotangent is gathered back from them.
-defvjp(_bincount, lambda g, ans, w, x, minlength: take(g, x, axis=-1), None, None)
+_bincount = defprimitive(_bincount_fwd, "bincount",
+                         lambda g, ans, w, x, minlength: take(g, x, axis=-1), None, None)
 
 
 def bincount(x, weights=None, minlength=0):
@@ -195,8 +193,7 @@ def _histogram_rule(g, ans, w, a, bins, range_, index):
     return reshape(take(g, index, axis=-1), batch + _shape(w))
 
 
-_histogram = primitive(_histogram_fwd, "histogram")
-defvjp(_histogram, _histogram_rule, None, None, None, None)
+_histogram = defprimitive(_histogram_fwd, "histogram", _histogram_rule, None, None, None, None)
 
 
 def _bin_index(a, edges, counts):

@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Callable
 
 from . import ops
+from ._rules import _dtype, _shape
 from .backend import xp
 from .errors import GradkitError, ShapeMismatchError
 from .graph import CONST, EAGER, Tensor, _box, raw
@@ -122,7 +123,7 @@ class custom_vjp:
             return _box(out, top, self, parents, (res, None), {})
         # Several outputs: one node runs bwd; each output is a node that hands its
         # cotangent to it, in its slot.
-        shapes = [(ops._shape(o), ops._dtype(o)) for o in leaves]
+        shapes = [(_shape(o), _dtype(o)) for o in leaves]
         node = _box(None, top, self, parents, (res, (out_def, shapes)), {})
         outs = [_box(o, top, _Slot(k, len(leaves), self.__name__), ((0, node),), (), {})
                 for k, o in enumerate(leaves)]
@@ -131,8 +132,8 @@ class custom_vjp:
     def joint(self, g, node):
         res, multi = node._args
         if multi is None:
-            nb = len(ops._shape(g)) - len(ops._shape(node._value))
-            batch = ops._shape(g)[:nb]
+            nb = len(_shape(g)) - len(_shape(node._value))
+            batch = _shape(g)[:nb]
             cts = self._batched_bwd(res, g, nb, lambda ct: ct)
         else:
             out_def, shapes = multi
@@ -144,10 +145,10 @@ class custom_vjp:
             ct = cts[i]
             if ct is None:
                 ct = xp.zeros(batch + p.shape, dtype=p.dtype)
-            elif ops._shape(ct) != batch + p.shape:
+            elif _shape(ct) != batch + p.shape:
                 raise ShapeMismatchError(
                     f"custom_vjp {self.__name__}: bwd returned a cotangent of shape "
-                    f"{ops._shape(ct)[nb:]} for argument {i}, which has shape {p.shape}")
+                    f"{_shape(ct)[nb:]} for argument {i}, which has shape {p.shape}")
             out.append(ct)
         return out
 
@@ -158,15 +159,15 @@ class custom_vjp:
         if nb == 0:
             return self._bwd(res, pack(g))
         parts = g if isinstance(g, list) else [g]
-        lead = ops._shape(parts[0])[:nb]
-        flat = [ops.reshape(p, (-1,) + ops._shape(p)[nb:]) for p in parts]
-        n = ops._shape(flat[0])[0]
+        lead = _shape(parts[0])[:nb]
+        flat = [ops.reshape(p, (-1,) + _shape(p)[nb:]) for p in parts]
+        n = _shape(flat[0])[0]
         per = []
         for k in range(n):
             rows = [ops.getitem(f, k) for f in flat]
             per.append(self._bwd(res, pack(rows if isinstance(g, list) else rows[0])))
         return tuple(None if per[0][i] is None else
-                     ops.reshape(ops.stack([p[i] for p in per]), lead + ops._shape(per[0][i]))
+                     ops.reshape(ops.stack([p[i] for p in per]), lead + _shape(per[0][i]))
                      for i in range(len(per[0])))
 
     def _bwd(self, res, g):
@@ -205,7 +206,7 @@ class _Cotangents:
     def fill(self, shapes):
         """(batch shape, one cotangent per output, zeros for outputs that got none)."""
         k, v = next(iter(self.parts.items()))
-        batch = ops._shape(v)[:len(ops._shape(v)) - len(shapes[k][0])]
+        batch = _shape(v)[:len(_shape(v)) - len(shapes[k][0])]
         return batch, [self.parts[i] if i in self.parts else
                        xp.zeros(batch + shapes[i][0], dtype=shapes[i][1])
                        for i in range(self.n)]

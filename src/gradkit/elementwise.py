@@ -11,21 +11,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._rules import _dtype, _shape, _ub
 from .arguments import holds_tensor, refuse_complex
 from .backend import xp
 from .errors import GradkitError
-from .graph import Tensor, raw
+from .graph import Tensor, defprimitive, raw
 from .ops import (
-    _LN2,
-    _dtype,
-    _elementwise,
-    _power_rule_base,
-    _power_rule_exp,
-    _shape,
-    _ub,
     astype,
     cos,
     divide,
+    power,
     sigmoid,
     sign,
     where,
@@ -93,11 +88,11 @@ def _trunc_quotient(x, y):
     return _quiet(lambda x, y: xp.rint((x - xp.fmod(x, y)) / y), x, y)
 
 
-_remainder = _elementwise(
+_remainder = defprimitive(
     xp.remainder, "remainder",
     lambda g, ans, x, y: _ub(g, g, ans, x),
     lambda g, ans, x, y: _ub(-g * _floor_quotient(x, y), g, ans, y))
-_fmod = _elementwise(
+_fmod = defprimitive(
     xp.fmod, "fmod",
     lambda g, ans, x, y: _ub(g, g, ans, x),
     lambda g, ans, x, y: _ub(-g * _trunc_quotient(x, y), g, ans, y))
@@ -143,10 +138,10 @@ def _nan_share(x, y, g, larger: bool):
     return g * wins
 
 
-_fmax = _elementwise(xp.fmax, "fmax",
+_fmax = defprimitive(xp.fmax, "fmax",
                      lambda g, ans, x, y: _ub(_nan_share(x, y, g, True), g, ans, x),
                      lambda g, ans, x, y: _ub(_nan_share(y, x, g, True), g, ans, y))
-_fmin = _elementwise(xp.fmin, "fmin",
+_fmin = defprimitive(xp.fmin, "fmin",
                      lambda g, ans, x, y: _ub(_nan_share(x, y, g, False), g, ans, x),
                      lambda g, ans, x, y: _ub(_nan_share(y, x, g, False), g, ans, y))
 
@@ -200,10 +195,11 @@ def float_power(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
 
 
 # power's rules, on float64 arguments: the casts before carry the cotangents back.
-_float_power = _elementwise(xp.float_power, "float_power", _power_rule_base, _power_rule_exp)
+_float_power = defprimitive(xp.float_power, "float_power", *power.vjps)
 
 
-_logaddexp2 = _elementwise(
+_LN2 = math.log(2.0)
+_logaddexp2 = defprimitive(
     xp.logaddexp2, "logaddexp2",
     lambda g, ans, x, y: _ub(g * sigmoid((x - y) * _LN2), g, ans, x),
     lambda g, ans, x, y: _ub(g * sigmoid((y - x) * _LN2), g, ans, y))
@@ -234,7 +230,7 @@ def _heaviside_rule_x2(g, ans, x1, x2):
 
 
 # The step has derivative 0 in x1 away from 0 (and none at 0): no rule, no gradient.
-_heaviside = _elementwise(xp.heaviside, "heaviside", None, _heaviside_rule_x2)
+_heaviside = defprimitive(xp.heaviside, "heaviside", None, _heaviside_rule_x2)
 heaviside = _ufunc(_heaviside, 2, """The Heaviside step: 0 below 0, ``x2`` at 0, 1 above.
 
 The derivative in ``x1`` is 0 (the step itself is not differentiated); in ``x2`` it is
@@ -275,7 +271,7 @@ def _sinc_fwd(x):
     return xp.sinc(x)
 
 
-_sinc = _elementwise(_sinc_fwd, "sinc", lambda g, ans, x: g * _sinc_derivative(x))
+_sinc = defprimitive(_sinc_fwd, "sinc", lambda g, ans, x: g * _sinc_derivative(x))
 
 
 def sinc(x: Any) -> Any:
@@ -300,10 +296,10 @@ def sinc(x: Any) -> Any:
 
 _D2R = math.pi / 180.0
 _R2D = 180.0 / math.pi
-_deg2rad = _elementwise(xp.deg2rad, "deg2rad", lambda g, ans, x: g * _D2R)
-_rad2deg = _elementwise(xp.rad2deg, "rad2deg", lambda g, ans, x: g * _R2D)
-_radians = _elementwise(xp.radians, "radians", lambda g, ans, x: g * _D2R)
-_degrees = _elementwise(xp.degrees, "degrees", lambda g, ans, x: g * _R2D)
+_deg2rad = defprimitive(xp.deg2rad, "deg2rad", lambda g, ans, x: g * _D2R)
+_rad2deg = defprimitive(xp.rad2deg, "rad2deg", lambda g, ans, x: g * _R2D)
+_radians = defprimitive(xp.radians, "radians", lambda g, ans, x: g * _D2R)
+_degrees = defprimitive(xp.degrees, "degrees", lambda g, ans, x: g * _R2D)
 deg2rad = _ufunc(_deg2rad, 1, """Degrees to radians, as ``numpy.deg2rad``.
 
 Examples
@@ -316,7 +312,7 @@ rad2deg = _ufunc(_rad2deg, 1, "Radians to degrees, as ``numpy.rad2deg``.")
 radians = _ufunc(_radians, 1, "Degrees to radians, as ``numpy.radians``.")
 degrees = _ufunc(_degrees, 1, "Radians to degrees, as ``numpy.degrees``.")
 
-_fabs = _elementwise(xp.fabs, "fabs", lambda g, ans, x: g * sign(x))
+_fabs = defprimitive(xp.fabs, "fabs", lambda g, ans, x: g * sign(x))
 fabs = _ufunc(_fabs, 1, """Absolute value of real numbers, as ``numpy.fabs`` (gradient 0 at 0).
 
 Examples
@@ -334,8 +330,8 @@ def _zero_rule(g, ans, *args, **kw):
     return xp.zeros(_shape(g), dtype=_dtype(g))
 
 
-_imag = _elementwise(lambda x: xp.zeros_like(x), "imag", _zero_rule)
-_angle = _elementwise(lambda z, deg: xp.angle(z, deg), "angle", _zero_rule)
+_imag = defprimitive(lambda x: xp.zeros_like(x), "imag", _zero_rule)
+_angle = defprimitive(lambda z, deg: xp.angle(z, deg), "angle", _zero_rule)
 
 
 def real(val: Any) -> Any:
@@ -416,7 +412,7 @@ def _nan_to_num_fwd(x, nan, posinf, neginf):
     return xp.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
 
 
-_nan_to_num = _elementwise(
+_nan_to_num = defprimitive(
     _nan_to_num_fwd, "nan_to_num",
     lambda g, ans, x, nan, posinf, neginf: g * xp.isfinite(raw(x)))
 

@@ -26,7 +26,7 @@ from operator import attrgetter
 from .backend import xp
 from .errors import ConversionError, GradkitError, NaNError, OpError
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "primitive",
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "defprimitive",
            "nondifferentiable", "raw"]
 
 CONST = -1
@@ -509,18 +509,75 @@ def op_error(name: str, args, kw, exc: Exception) -> OpError:
 
 
 def _doc(fwd, name: str, kind: str) -> str:
-    # NumPy's own docstrings carry doctests of NumPy's: point to them instead.
-    if getattr(fwd, "__module__", "").startswith("gradkit") and fwd.__doc__:
+    module = getattr(fwd, "__module__", None) or ""
+    if module.startswith("gradkit") and fwd.__doc__:
         return fwd.__doc__
+    if module and not module.startswith(("gradkit", "numpy", "scipy", "functools")):
+        return fwd.__doc__ or f"{kind} ``{name}``."  # a user's own primitive
+    # NumPy's own docstrings carry doctests of NumPy's: point to them instead.
     return f"{kind} ``numpy.{name}``; see NumPy's documentation for the arguments."
 
 
-def primitive(fwd, name: str | None = None):
-    """Make a differentiable primitive from a NumPy-level forward function.
+def defprimitive(fwd, name: str | None = None, *vjps):
+    """Define a differentiable primitive: a NumPy-level forward function and its rules.
 
-    The returned function applies ``fwd`` to plain arrays, and records itself on
-    :class:`Tensor` arguments. Attach its derivative rules with :func:`defvjp`.
+    This is how gradkit defines each of its own primitives, and how to add one: a
+    function NumPy computes fast, or whose derivative should not be the derivative of
+    its steps (a solver, a stable formula, a kink given a chosen value).
+
+    Parameters
+    ----------
+    fwd : callable
+        ``fwd(*args, **kwargs)`` computes the value on plain NumPy arrays.
+    name : str, optional
+        The name shown in error messages, ``repr`` and ``debug_nans`` (default
+        ``fwd.__name__``).
+    *vjps : callable or None
+        One vector-Jacobian rule per positional argument of ``fwd``, in order:
+        ``rule(g, ans, *args, **kwargs)`` returns the cotangent of its argument given
+        the cotangent ``g`` of the output ``ans``. ``None`` marks an argument that gets
+        no gradient (an index, a mask, a shape); arguments past the last rule get none
+        either.
+
+    Returns
+    -------
+    callable
+        The primitive: on plain arrays it calls ``fwd`` directly; on :class:`Tensor`
+        arguments it computes the value and records itself, for every transform
+        (``grad``, ``jacobian``, ``Tensor.backward``...). ``fwd`` and ``vjps`` are kept
+        as its attributes of the same names.
+
+    Notes
+    -----
+    Write the rules with gradkit operations (``gradkit.numpy``, or the primitive
+    itself), not NumPy on their arguments: the arguments may be traced values, and a
+    rule written in gradkit operations is differentiated in turn, which gives
+    derivatives of any order. ``g`` may carry leading batch axes beyond ``ans``'s shape
+    (``g.ndim - ans.ndim`` of them, how ``jacobian`` pushes every basis vector in one
+    pass): a rule keeps them in front, and counts the axes it reduces over from the end.
+    An argument that NumPy broadcast must get its cotangent summed back to its own
+    shape. :func:`gradkit.check_grads` tests a new rule against finite differences.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit as gk, gradkit.numpy as gnp
+    >>> def _logcosh(x):
+    ...     return np.logaddexp(x, -x) - np.log(2.0)
+    >>> logcosh = gk.defprimitive(_logcosh, "logcosh", lambda g, ans, x: g * gnp.tanh(x))
+    >>> x = np.array([0.0, 1.0])
+    >>> gk.elementwise_grad(logcosh)(x)                    # tanh(x)
+    array([0.        , 0.76159416])
+    >>> gk.elementwise_grad(gk.elementwise_grad(logcosh))(x)   # 1 - tanh(x)**2
+    array([1.        , 0.41997434])
     """
+    if name is not None and not isinstance(name, str):
+        raise GradkitError(f"defprimitive: name must be a string or None (the rules come "
+                           f"after it), got {type(name).__name__}")
+    for i, rule in enumerate(vjps):
+        if rule is not None and not callable(rule):
+            raise GradkitError(f"defprimitive {name or fwd.__name__}: the rule for argument "
+                               f"{i} must be callable or None, got {type(rule).__name__}")
     name = name or fwd.__name__
 
     def prim(*args, **kw):
@@ -544,22 +601,12 @@ def primitive(fwd, name: str | None = None):
     prim.__qualname__ = name
     prim.__doc__ = _doc(fwd, name, "Differentiable")
     prim.fwd = fwd
-    prim.vjps = ()
+    prim.vjps = vjps
+    # A rule for all arguments at once, ``joint(g, node)`` returning the cotangents of
+    # node's parents: gradkit's own concatenate and einsum set it after defining them.
     prim.joint = None
     prim.ufunc = isinstance(fwd, xp.ufunc)  # NumPy's ufunc keywords: refused when traced
     return prim
-
-
-def defvjp(prim, *rules) -> None:
-    """Attach vector-Jacobian rules to a primitive, one per positional argument.
-
-    Each rule is ``rule(g, ans, *args, **kwargs)`` and returns the cotangent of its
-    argument. ``g`` may carry leading batch axes beyond ``ans``'s shape (``g.ndim -
-    ans.ndim`` of them); a rule keeps them, in front. Rules are written with gradkit
-    operations so that they can be differentiated in turn. ``None`` marks an argument
-    that gets no gradient (an index, a mask).
-    """
-    prim.vjps = rules
 
 
 def _apply(prim, args, kw):

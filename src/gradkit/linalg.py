@@ -21,19 +21,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from ._rules import _dtype, _expand, _mT, _nb, _ndim, _neg_axes, _shape, sum_to
 from .arguments import refuse_out
 from .backend import xp
 from .errors import GradkitError
-from .graph import Tensor, nondifferentiable, op_error, raw
+from .graph import Tensor, defprimitive, nondifferentiable, op_error, raw
 from .ops import (
-    _dtype,
-    _elementwise,
-    _expand,
-    _mT,
-    _nb,
-    _ndim,
-    _neg_axes,
-    _shape,
     absolute,
     amax,
     amin,
@@ -47,7 +40,6 @@ from .ops import (
     sort,
     squeeze,
     sum,
-    sum_to,
     take_along_axis,
     transpose,
     tril,
@@ -135,7 +127,7 @@ def _undefined_rule(g, ans, x, shape):
 # cotangent of arbitrary columns) has been checked to be zero; in forward mode (the
 # transpose of the reverse pass) the tangent of those columns comes out NaN, not a
 # confident 0, and is dropped where a function does not use them.
-_undefined = _elementwise(_undefined_fwd, "linalg.undefined_completion", _undefined_rule)
+_undefined = defprimitive(_undefined_fwd, "linalg.undefined_completion", _undefined_rule)
 
 
 def _completion_guard(ga, extra, name: str, what: str):
@@ -145,7 +137,7 @@ def _completion_guard(ga, extra, name: str, what: str):
 
 # -- inverse, solve, determinants -----------------------------------------------------------
 
-inv = _elementwise(xp.linalg.inv, "linalg.inv",
+inv = defprimitive(xp.linalg.inv, "linalg.inv",
                    lambda g, ans, a: -matmul(matmul(_mT(ans), g), _mT(ans)))
 
 
@@ -158,7 +150,7 @@ def _solve_rule_b(g, ans, a, b):
     return sum_to(_solve(_mT(a), g), _nb(g, ans), _shape(b))
 
 
-_solve = _elementwise(xp.linalg.solve, "linalg.solve", _solve_rule_a, _solve_rule_b)
+_solve = defprimitive(xp.linalg.solve, "linalg.solve", _solve_rule_a, _solve_rule_b)
 
 
 def solve(a, b):
@@ -222,17 +214,17 @@ def _cofactors_rule(g, ans, a):
     return _svd_signs(u, vh) * matmul(matmul(u, d), vh)
 
 
-_cofactors = _elementwise(_cofactors_fwd, "linalg.det (cofactors)", _cofactors_rule)
+_cofactors = defprimitive(_cofactors_fwd, "linalg.det (cofactors)", _cofactors_rule)
 
 
-det = _elementwise(xp.linalg.det, "linalg.det", _det_rule)
+det = defprimitive(xp.linalg.det, "linalg.det", _det_rule)
 
 
 def _logabsdet_fwd(a):
     return xp.linalg.slogdet(a)[1]
 
 
-_logabsdet = _elementwise(
+_logabsdet = defprimitive(
     _logabsdet_fwd, "linalg.slogdet",
     lambda g, ans, a: expand_dims(expand_dims(g, -1), -1) * _mT(inv(a)))
 
@@ -265,7 +257,7 @@ def _cholesky_rule(g, ans, a):
     return 0.5 * (s + _mT(s))
 
 
-_cholesky = _elementwise(xp.linalg.cholesky, "linalg.cholesky", _cholesky_rule)
+_cholesky = defprimitive(xp.linalg.cholesky, "linalg.cholesky", _cholesky_rule)
 
 
 def cholesky(a, /, *, upper: bool = False):
@@ -330,8 +322,8 @@ def _eigh_v_rule(g, ans, s, cache, UPLO):
     return matmul(matmul(ans, inner), _mT(ans))
 
 
-_eigh_w = _elementwise(lambda s, cache, UPLO: cache[0], "linalg.eigh", _eigh_w_rule)
-_eigh_v = _elementwise(lambda s, cache, UPLO: cache[1], "linalg.eigh", _eigh_v_rule)
+_eigh_w = defprimitive(lambda s, cache, UPLO: cache[0], "linalg.eigh", _eigh_w_rule)
+_eigh_v = defprimitive(lambda s, cache, UPLO: cache[1], "linalg.eigh", _eigh_v_rule)
 
 
 def eigh(a, UPLO: str = "L") -> EighResult:
@@ -364,7 +356,7 @@ def _eigvalsh_rule(g, ans, s, UPLO):
     return matmul(v * expand_dims(g, -2), _mT(v))
 
 
-_eigvalsh = _elementwise(lambda s, UPLO: xp.linalg.eigvalsh(s, UPLO), "linalg.eigvalsh",
+_eigvalsh = defprimitive(lambda s, UPLO: xp.linalg.eigvalsh(s, UPLO), "linalg.eigvalsh",
                          _eigvalsh_rule)
 
 
@@ -457,9 +449,9 @@ def _svd_vh_rule(g, ans, a, cache, full):
     return ga
 
 
-_svd_u = _elementwise(lambda a, cache, full: cache[0], "linalg.svd", _svd_u_rule)
-_svd_s = _elementwise(lambda a, cache, full: cache[1], "linalg.svd", _svd_s_rule)
-_svd_vh = _elementwise(lambda a, cache, full: cache[2], "linalg.svd", _svd_vh_rule)
+_svd_u = defprimitive(lambda a, cache, full: cache[0], "linalg.svd", _svd_u_rule)
+_svd_s = defprimitive(lambda a, cache, full: cache[1], "linalg.svd", _svd_s_rule)
+_svd_vh = defprimitive(lambda a, cache, full: cache[2], "linalg.svd", _svd_vh_rule)
 
 
 def _svdvals_fwd(a, values):
@@ -472,7 +464,7 @@ def _svdvals_rule(g, ans, a, values):
 
 
 # ``values``: precomputed singular values (lstsq's), or None to compute them.
-_svdvals = _elementwise(_svdvals_fwd, "linalg.svdvals", _svdvals_rule)
+_svdvals = defprimitive(_svdvals_fwd, "linalg.svdvals", _svdvals_rule)
 
 
 def _svd_hermitian(a, compute_uv: bool):
@@ -606,8 +598,8 @@ def _qr_r_rule(g, ans, a, cache, mode):
     return concatenate([gx, matmul(q, g2)], axis=-1)
 
 
-_qr_q = _elementwise(lambda a, cache, mode: cache[0], "linalg.qr", _qr_q_rule)
-_qr_r = _elementwise(lambda a, cache, mode: cache[1], "linalg.qr", _qr_r_rule)
+_qr_q = defprimitive(lambda a, cache, mode: cache[0], "linalg.qr", _qr_q_rule)
+_qr_r = defprimitive(lambda a, cache, mode: cache[1], "linalg.qr", _qr_r_rule)
 
 
 def qr(a, mode: str = "reduced"):
@@ -666,7 +658,7 @@ def _pinv_rule(g, ans, a, rcond, hermitian, rtol):
     return ga
 
 
-_pinv = _elementwise(_pinv_fwd, "linalg.pinv", _pinv_rule)
+_pinv = defprimitive(_pinv_fwd, "linalg.pinv", _pinv_rule)
 
 
 def pinv(a, rcond=None, hermitian: bool = False, *, rtol=_NOVALUE):
@@ -725,7 +717,7 @@ def _lstsq_rule_b(g, ans, a, b, cache):
     return squeeze(az, -1) if vec else az
 
 
-_lstsq_x = _elementwise(lambda a, b, cache: cache[0], "linalg.lstsq", _lstsq_rule_a,
+_lstsq_x = defprimitive(lambda a, b, cache: cache[0], "linalg.lstsq", _lstsq_rule_a,
                         _lstsq_rule_b)
 
 
@@ -747,7 +739,7 @@ def _lstsq_res_rule_b(g, ans, a, b, cache):
     return rg if _ndim(b) == 2 else squeeze(rg, -1)
 
 
-_lstsq_res = _elementwise(lambda a, b, cache: cache[1], "linalg.lstsq", _lstsq_res_rule_a,
+_lstsq_res = defprimitive(lambda a, b, cache: cache[1], "linalg.lstsq", _lstsq_res_rule_a,
                           _lstsq_res_rule_b)
 
 
@@ -951,8 +943,8 @@ def _unit_rule(g, ans, x, axis):
 
 # The Euclidean norm with its derivative x / |x|, taken as 0 at x = 0 (the minimum-norm
 # subgradient, as JAX and PyTorch do); the second derivative there is NaN.
-_norm2 = _elementwise(_norm2_fwd, "linalg.norm", _norm2_rule)
-_unit = _elementwise(_unit_fwd, "linalg.norm", _unit_rule)
+_norm2 = defprimitive(_norm2_fwd, "linalg.norm", _norm2_rule)
+_unit = defprimitive(_unit_fwd, "linalg.norm", _unit_rule)
 
 
 def _matrix_norm(x, ord, row, col, keepdims):

@@ -7,6 +7,9 @@ front of ``ans``'s shape (``g.ndim - ans.ndim`` of them: that is how ``jacobian`
 ``hessian`` push every basis vector through one pass); each rule keeps them in front
 of the cotangent it returns. Axes that rules reduce over are therefore counted from
 the end (negative), where batch axes cannot shift them.
+
+Each primitive is made by :func:`gradkit.defprimitive`; the helpers that rules share
+with the other modules (``sum_to``, ``_nb``, ``_shape``...) live in ``gradkit._rules``.
 """
 
 from __future__ import annotations
@@ -16,11 +19,24 @@ import itertools
 import math
 import warnings
 
+from ._rules import (
+    _dtype,
+    _expand,
+    _expand_value,
+    _keepdims_shape,
+    _mT,
+    _nb,
+    _ndim,
+    _neg_axes,
+    _shape,
+    _ub,
+    sum_to,
+)
 from .arguments import array_from_nested, refuse_out
 from .backend import as_strided, xp
 from .backend import sliding_window_view as _np_windows
 from .errors import GradkitError
-from .graph import defvjp, nondifferentiable, primitive, raw
+from .graph import defprimitive, nondifferentiable, raw
 
 # The NumPy-facing names; gradkit.numpy re-exports them (helpers stay private).
 __all__ = [
@@ -41,118 +57,37 @@ __all__ = [
     "vstack", "where", "zeros_like",
 ]
 
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _shape(x) -> tuple:
-    try:
-        return x.shape
-    except AttributeError:
-        return xp.shape(x)
-
-
-def _ndim(x) -> int:
-    return len(_shape(x))
-
-
-def _nb(g, ans) -> int:
-    """Number of leading batch axes that cotangent ``g`` carries beyond ``ans``."""
-    return len(_shape(g)) - len(_shape(ans))
-
-
-def _dtype(x):
-    return xp.result_type(raw(x))
-
-
-def _neg_axes(axis, ndim: int) -> tuple:
-    """Axes as a tuple of negative numbers, immune to leading batch axes."""
-    if axis is None:
-        return tuple(range(-ndim, 0))
-    if isinstance(axis, int | xp.integer):
-        axis = (axis,)
-    out = []
-    for a in axis:
-        a = int(a)
-        if not -ndim <= a < ndim:
-            raise GradkitError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(a % ndim - ndim)
-    return tuple(out)
-
-
-def _keepdims_shape(shape: tuple, axis) -> tuple:
-    axes = {a % len(shape) for a in _neg_axes(axis, len(shape))} if shape else set()
-    return tuple(1 if i in axes else s for i, s in enumerate(shape))
-
-
-def sum_to(ct, nb: int, shape: tuple):
-    """Undo broadcasting: sum ``ct`` (with ``nb`` batch axes in front) down to ``shape``."""
-    cshape = _shape(ct)
-    if cshape == shape:
-        return ct
-    lead = len(cshape) - nb - len(shape)
-    axes = tuple(range(nb, nb + lead)) + tuple(
-        nb + lead + i for i, s in enumerate(shape) if s == 1 and cshape[nb + lead + i] != 1
-    )
-    if len(axes) == lead:  # only leading axes to drop: one reduction, no reshape
-        return sum(ct, axis=axes)
-    ct = sum(ct, axis=axes, keepdims=True)
-    return reshape(ct, cshape[:nb] + shape) if lead else ct
-
-
-def _ub(ct, g, ans, x):
-    """``sum_to`` for the rule of an elementwise op whose argument ``x`` was broadcast."""
-    xs = _shape(x)
-    if _shape(ct) == xs:
-        return ct
-    return sum_to(ct, _nb(g, ans), xs)
-
-
-def _expand(g, ans, xshape: tuple, axis, keepdims: bool):
-    """Broadcast the cotangent of a reduction back over the reduced axes."""
-    nb = _nb(g, ans)
-    batch = _shape(g)[:nb]
-    if not keepdims:
-        g = reshape(g, batch + _keepdims_shape(xshape, axis))
-    return broadcast_to(g, batch + xshape)
-
-
-def _elementwise(fwd, name, *rules):
-    p = primitive(fwd, name)
-    defvjp(p, *rules)
-    return p
-
-
 # -- elementwise, one argument -------------------------------------------------------------
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
-negative = _elementwise(xp.negative, "negative", lambda g, ans, x: -g)
-positive = _elementwise(xp.positive, "positive", lambda g, ans, x: g)
-absolute = _elementwise(xp.abs, "abs", lambda g, ans, x: g * sign(x))
-sqrt = _elementwise(xp.sqrt, "sqrt", lambda g, ans, x: g * 0.5 / ans)
-cbrt = _elementwise(xp.cbrt, "cbrt", lambda g, ans, x: g / (3.0 * ans * ans))
-exp = _elementwise(xp.exp, "exp", lambda g, ans, x: g * ans)
-expm1 = _elementwise(xp.expm1, "expm1", lambda g, ans, x: g * (ans + 1.0))
-exp2 = _elementwise(xp.exp2, "exp2", lambda g, ans, x: g * ans * _LN2)
-log = _elementwise(xp.log, "log", lambda g, ans, x: g / x)
-log1p = _elementwise(xp.log1p, "log1p", lambda g, ans, x: g / (x + 1.0))
-log2 = _elementwise(xp.log2, "log2", lambda g, ans, x: g / (x * _LN2))
-log10 = _elementwise(xp.log10, "log10", lambda g, ans, x: g / (x * _LN10))
-sin = _elementwise(xp.sin, "sin", lambda g, ans, x: g * cos(x))
-cos = _elementwise(xp.cos, "cos", lambda g, ans, x: -g * sin(x))
-tan = _elementwise(xp.tan, "tan", lambda g, ans, x: g * (ans * ans + 1.0))
-arcsin = _elementwise(xp.arcsin, "arcsin", lambda g, ans, x: g / sqrt(1.0 - x * x))
-arccos = _elementwise(xp.arccos, "arccos", lambda g, ans, x: -g / sqrt(1.0 - x * x))
-arctan = _elementwise(xp.arctan, "arctan", lambda g, ans, x: g / (x * x + 1.0))
-sinh = _elementwise(xp.sinh, "sinh", lambda g, ans, x: g * cosh(x))
-cosh = _elementwise(xp.cosh, "cosh", lambda g, ans, x: g * sinh(x))
-tanh = _elementwise(xp.tanh, "tanh", lambda g, ans, x: g * (1.0 - ans * ans))
-arcsinh = _elementwise(xp.arcsinh, "arcsinh", lambda g, ans, x: g / sqrt(x * x + 1.0))
-arccosh = _elementwise(xp.arccosh, "arccosh", lambda g, ans, x: g / sqrt(x * x - 1.0))
-arctanh = _elementwise(xp.arctanh, "arctanh", lambda g, ans, x: g / (1.0 - x * x))
-square = _elementwise(xp.square, "square", lambda g, ans, x: g * (x * 2.0))
-reciprocal = _elementwise(xp.reciprocal, "reciprocal", lambda g, ans, x: -g * (ans * ans))
-relu = _elementwise(lambda x: xp.maximum(x, 0), "relu", lambda g, ans, x: g * (x > 0))
+negative = defprimitive(xp.negative, "negative", lambda g, ans, x: -g)
+positive = defprimitive(xp.positive, "positive", lambda g, ans, x: g)
+absolute = defprimitive(xp.abs, "abs", lambda g, ans, x: g * sign(x))
+sqrt = defprimitive(xp.sqrt, "sqrt", lambda g, ans, x: g * 0.5 / ans)
+cbrt = defprimitive(xp.cbrt, "cbrt", lambda g, ans, x: g / (3.0 * ans * ans))
+exp = defprimitive(xp.exp, "exp", lambda g, ans, x: g * ans)
+expm1 = defprimitive(xp.expm1, "expm1", lambda g, ans, x: g * (ans + 1.0))
+exp2 = defprimitive(xp.exp2, "exp2", lambda g, ans, x: g * ans * _LN2)
+log = defprimitive(xp.log, "log", lambda g, ans, x: g / x)
+log1p = defprimitive(xp.log1p, "log1p", lambda g, ans, x: g / (x + 1.0))
+log2 = defprimitive(xp.log2, "log2", lambda g, ans, x: g / (x * _LN2))
+log10 = defprimitive(xp.log10, "log10", lambda g, ans, x: g / (x * _LN10))
+sin = defprimitive(xp.sin, "sin", lambda g, ans, x: g * cos(x))
+cos = defprimitive(xp.cos, "cos", lambda g, ans, x: -g * sin(x))
+tan = defprimitive(xp.tan, "tan", lambda g, ans, x: g * (ans * ans + 1.0))
+arcsin = defprimitive(xp.arcsin, "arcsin", lambda g, ans, x: g / sqrt(1.0 - x * x))
+arccos = defprimitive(xp.arccos, "arccos", lambda g, ans, x: -g / sqrt(1.0 - x * x))
+arctan = defprimitive(xp.arctan, "arctan", lambda g, ans, x: g / (x * x + 1.0))
+sinh = defprimitive(xp.sinh, "sinh", lambda g, ans, x: g * cosh(x))
+cosh = defprimitive(xp.cosh, "cosh", lambda g, ans, x: g * sinh(x))
+tanh = defprimitive(xp.tanh, "tanh", lambda g, ans, x: g * (1.0 - ans * ans))
+arcsinh = defprimitive(xp.arcsinh, "arcsinh", lambda g, ans, x: g / sqrt(x * x + 1.0))
+arccosh = defprimitive(xp.arccosh, "arccosh", lambda g, ans, x: g / sqrt(x * x - 1.0))
+arctanh = defprimitive(xp.arctanh, "arctanh", lambda g, ans, x: g / (1.0 - x * x))
+square = defprimitive(xp.square, "square", lambda g, ans, x: g * (x * 2.0))
+reciprocal = defprimitive(xp.reciprocal, "reciprocal", lambda g, ans, x: -g * (ans * ans))
+relu = defprimitive(lambda x: xp.maximum(x, 0), "relu", lambda g, ans, x: g * (x > 0))
 
 
 def _sigmoid(x):
@@ -165,8 +100,8 @@ def _softplus(x):
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
-sigmoid = _elementwise(_sigmoid, "sigmoid", lambda g, ans, x: g * (ans * (1.0 - ans)))
-softplus = _elementwise(_softplus, "softplus", lambda g, ans, x: g * sigmoid(x))
+sigmoid = defprimitive(_sigmoid, "sigmoid", lambda g, ans, x: g * (ans * (1.0 - ans)))
+softplus = defprimitive(_softplus, "softplus", lambda g, ans, x: g * sigmoid(x))
 sigmoid.__doc__ = """Logistic function 1 / (1 + exp(-x)), without overflow for any x.
 
 Examples
@@ -209,27 +144,27 @@ def _tie_mask(x, y, g):
     return g * wins
 
 
-add = _elementwise(xp.add, "add", lambda g, ans, x, y: _ub(g, g, ans, x),
+add = defprimitive(xp.add, "add", lambda g, ans, x, y: _ub(g, g, ans, x),
                    lambda g, ans, x, y: _ub(g, g, ans, y))
-subtract = _elementwise(xp.subtract, "subtract", lambda g, ans, x, y: _ub(g, g, ans, x),
+subtract = defprimitive(xp.subtract, "subtract", lambda g, ans, x, y: _ub(g, g, ans, x),
                         lambda g, ans, x, y: _ub(-g, g, ans, y))
-multiply = _elementwise(xp.multiply, "multiply", lambda g, ans, x, y: _ub(g * y, g, ans, x),
+multiply = defprimitive(xp.multiply, "multiply", lambda g, ans, x, y: _ub(g * y, g, ans, x),
                         lambda g, ans, x, y: _ub(x * g, g, ans, y))
-divide = _elementwise(xp.divide, "divide", lambda g, ans, x, y: _ub(g / y, g, ans, x),
+divide = defprimitive(xp.divide, "divide", lambda g, ans, x, y: _ub(g / y, g, ans, x),
                       lambda g, ans, x, y: _ub(-g * ans / y, g, ans, y))
-power = _elementwise(xp.power, "power", _power_rule_base, _power_rule_exp)
-maximum = _elementwise(xp.maximum, "maximum",
+power = defprimitive(xp.power, "power", _power_rule_base, _power_rule_exp)
+maximum = defprimitive(xp.maximum, "maximum",
                        lambda g, ans, x, y: _ub(_tie_mask(x, y, g), g, ans, x),
                        lambda g, ans, x, y: _ub(_tie_mask(y, x, g), g, ans, y))
-minimum = _elementwise(xp.minimum, "minimum",
+minimum = defprimitive(xp.minimum, "minimum",
                        lambda g, ans, x, y: _ub(_tie_mask(y, x, g), g, ans, x),
                        lambda g, ans, x, y: _ub(_tie_mask(x, y, g), g, ans, y))
-arctan2 = _elementwise(xp.arctan2, "arctan2",
+arctan2 = defprimitive(xp.arctan2, "arctan2",
                        lambda g, ans, y, x: _ub(g * x / (x * x + y * y), g, ans, y),
                        lambda g, ans, y, x: _ub(-g * y / (x * x + y * y), g, ans, x))
-hypot = _elementwise(xp.hypot, "hypot", lambda g, ans, x, y: _ub(g * x / ans, g, ans, x),
+hypot = defprimitive(xp.hypot, "hypot", lambda g, ans, x, y: _ub(g * x / ans, g, ans, x),
                      lambda g, ans, x, y: _ub(g * y / ans, g, ans, y))
-logaddexp = _elementwise(xp.logaddexp, "logaddexp",
+logaddexp = defprimitive(xp.logaddexp, "logaddexp",
                          lambda g, ans, x, y: _ub(g * sigmoid(x - y), g, ans, x),
                          lambda g, ans, x, y: _ub(g * sigmoid(y - x), g, ans, y))
 
@@ -238,7 +173,7 @@ def _where_fwd(condition, x, y):
     return xp.where(condition, x, y)
 
 
-_where = _elementwise(_where_fwd, "where", None,
+_where = defprimitive(_where_fwd, "where", None,
                       lambda g, ans, c, x, y: _ub(_where(c, g, 0.0), g, ans, x),
                       lambda g, ans, c, x, y: _ub(_where(c, 0.0, g), g, ans, y))
 
@@ -266,7 +201,7 @@ def _inside(x, lo, hi):
     return mask
 
 
-_clip = _elementwise(_clip_fwd, "clip",
+_clip = defprimitive(_clip_fwd, "clip",
                      lambda g, ans, x, lo, hi: _ub(g * _inside(x, lo, hi), g, ans, x),
                      lambda g, ans, x, lo, hi: _ub(g * (x < lo), g, ans, lo),
                      lambda g, ans, x, lo, hi: _ub(g * (x > hi), g, ans, hi))
@@ -325,7 +260,7 @@ def _sum_rule(g, ans, x, axis=None, keepdims=False):
     return _expand(g, ans, _shape(x), axis, keepdims)
 
 
-_sum = _elementwise(_sum_fwd, "sum", _sum_rule)
+_sum = defprimitive(_sum_fwd, "sum", _sum_rule)
 
 
 def _cast_to(a, dtype):
@@ -376,7 +311,7 @@ def _mean_fwd(x, axis=None, keepdims=False):
     return x.sum(axis=axis, keepdims=keepdims) / n
 
 
-_mean = _elementwise(_mean_fwd, "mean", _mean_rule)
+_mean = defprimitive(_mean_fwd, "mean", _mean_rule)
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
@@ -405,13 +340,7 @@ def _prod_rule(g, ans, x, axis=None, keepdims=False):
     return _expand(g, ans, _shape(x), axis, keepdims) * _others_product(x, axis)
 
 
-def _expand_value(ans, xshape, axis, keepdims):
-    if not keepdims:
-        ans = reshape(ans, _keepdims_shape(xshape, axis))
-    return ans
-
-
-_prod = _elementwise(_reduction("prod"), "prod", _prod_rule)
+_prod = defprimitive(_reduction("prod"), "prod", _prod_rule)
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=xp._NoValue, where=True):
@@ -445,8 +374,8 @@ def _extremum_rule(g, ans, x, axis=None, keepdims=False):
     return _expand(g, ans, xs, axis, keepdims) * share
 
 
-_amax = _elementwise(_reduction("max"), "max", _extremum_rule)
-_amin = _elementwise(_reduction("min"), "min", _extremum_rule)
+_amax = defprimitive(_reduction("max"), "max", _extremum_rule)
+_amin = defprimitive(_reduction("min"), "min", _extremum_rule)
 
 
 def _extremum(prim, pair, name):
@@ -512,7 +441,7 @@ def _cumsum_rule(g, ans, x, axis):
     return flip(cumsum(flip(g, ax), ax[0]), ax)
 
 
-_cumsum = _elementwise(lambda x, axis: xp.cumsum(x, axis=axis), "cumsum", _cumsum_rule)
+_cumsum = defprimitive(lambda x, axis: xp.cumsum(x, axis=axis), "cumsum", _cumsum_rule)
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -554,10 +483,10 @@ def _log_softmax_fwd(x, axis):
     return d - _log_of_sum(xp.exp(d), axis)
 
 
-_softmax = _elementwise(
+_softmax = defprimitive(
     _softmax_fwd, "softmax",
     lambda g, ans, x, axis: ans * (g - sum(g * ans, axis=axis, keepdims=True)))
-_log_softmax = _elementwise(
+_log_softmax = defprimitive(
     _log_softmax_fwd, "log_softmax",
     lambda g, ans, x, axis: g - exp(ans) * sum(g, axis=axis, keepdims=True))
 def _logsumexp_rule(g, ans, x, axis, keepdims):
@@ -565,7 +494,7 @@ def _logsumexp_rule(g, ans, x, axis, keepdims):
     return _expand(g, ans, _shape(x), axis, keepdims) * _softmax(x, axis)
 
 
-_logsumexp = _elementwise(_logsumexp_fwd, "logsumexp", _logsumexp_rule)
+_logsumexp = defprimitive(_logsumexp_fwd, "logsumexp", _logsumexp_rule)
 
 
 def softmax(x, axis=-1):
@@ -604,7 +533,7 @@ def _reshape_rule(g, ans, x, shape):
     return reshape(g, _shape(g)[:_nb(g, ans)] + _shape(x))
 
 
-_reshape = _elementwise(lambda x, shape: xp.reshape(x, shape), "reshape", _reshape_rule)
+_reshape = defprimitive(lambda x, shape: xp.reshape(x, shape), "reshape", _reshape_rule)
 
 
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
@@ -634,7 +563,7 @@ def _transpose_rule(g, ans, x, axes):
     return _transpose(g, tuple(range(nb)) + tuple(nb + int(i) for i in inverse))
 
 
-_transpose = _elementwise(lambda x, axes: xp.transpose(x, axes), "transpose", _transpose_rule)
+_transpose = defprimitive(lambda x, axes: xp.transpose(x, axes), "transpose", _transpose_rule)
 
 
 def transpose(a, axes=None):
@@ -644,14 +573,6 @@ def transpose(a, axes=None):
     if axes == tuple(range(n)):
         return a
     return _transpose(a, axes)
-
-
-_LAST_TWO_SWAPPED = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 33)}
-
-
-def _mT(a):
-    """Swap the last two axes (the matrix transpose of a stack)."""
-    return _transpose(a, _LAST_TWO_SWAPPED[_ndim(a)])
 
 
 def swapaxes(a, axis1, axis2):
@@ -686,7 +607,7 @@ def _broadcast_to_fwd(x, shape):
     return xp.broadcast_to(x, shape)
 
 
-_broadcast_to = _elementwise(_broadcast_to_fwd, "broadcast_to", _broadcast_to_rule)
+_broadcast_to = defprimitive(_broadcast_to_fwd, "broadcast_to", _broadcast_to_rule)
 
 
 def broadcast_to(array, shape, subok=False):
@@ -746,7 +667,7 @@ def _astype_fwd(x, dtype):
     return xp.asarray(x).astype(dtype, copy=False)
 
 
-astype = _elementwise(_astype_fwd, "astype",
+astype = defprimitive(_astype_fwd, "astype",
                       lambda g, ans, x, dtype: astype(g, _dtype(x)))
 
 
@@ -793,7 +714,7 @@ def _getitem_rule(g, ans, x, idx):
     return _scatter_add(g, idx, _shape(x), _nb(g, ans))
 
 
-_getitem = _elementwise(_getitem_fwd, "getitem", _getitem_rule)
+_getitem = defprimitive(_getitem_fwd, "getitem", _getitem_rule)
 
 
 def _scatter_fwd(g, idx, shape, nb):
@@ -822,7 +743,7 @@ def _scatter_rule(g2, ans, g, idx, shape, nb):
     return out
 
 
-_scatter_add = _elementwise(_scatter_fwd, "scatter_add", _scatter_rule)
+_scatter_add = defprimitive(_scatter_fwd, "scatter_add", _scatter_rule)
 
 
 def getitem(a, index):
@@ -922,7 +843,7 @@ def _concat_joint(g, node):
             for i, _ in node._parents]
 
 
-_concat = primitive(_concat_fwd, "concatenate")
+_concat = defprimitive(_concat_fwd, "concatenate")
 _concat.joint = _concat_joint
 
 
@@ -984,7 +905,7 @@ def _flip_fwd(x, axes):
     return xp.flip(x, axes)
 
 
-_flip = _elementwise(_flip_fwd, "flip", lambda g, ans, x, axes: _flip(g, axes))
+_flip = defprimitive(_flip_fwd, "flip", lambda g, ans, x, axes: _flip(g, axes))
 
 
 def flip(m, axis=None):
@@ -995,7 +916,7 @@ def _roll_fwd(x, shift, axes):
     return xp.roll(x, shift, axes)
 
 
-_roll = _elementwise(_roll_fwd, "roll",
+_roll = defprimitive(_roll_fwd, "roll",
                      lambda g, ans, x, shift, axes: _roll(g, _negate(shift), axes))
 
 
@@ -1018,7 +939,7 @@ def _pad_constant_rule(g, ans, x, pad_width, value):
     return getitem(g, (slice(None),) * nb + index)
 
 
-_pad_constant = _elementwise(
+_pad_constant = defprimitive(
     lambda x, pad_width, value: xp.pad(x, pad_width, mode="constant", constant_values=value),
     "pad", _pad_constant_rule)
 
@@ -1039,8 +960,8 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     return out
 
 
-_triu = _elementwise(lambda m, k: xp.triu(m, k), "triu", lambda g, ans, m, k: _triu(g, k))
-_tril = _elementwise(lambda m, k: xp.tril(m, k), "tril", lambda g, ans, m, k: _tril(g, k))
+_triu = defprimitive(lambda m, k: xp.triu(m, k), "triu", lambda g, ans, m, k: _triu(g, k))
+_tril = defprimitive(lambda m, k: xp.tril(m, k), "tril", lambda g, ans, m, k: _tril(g, k))
 
 
 def triu(m, k=0):
@@ -1076,8 +997,8 @@ def _diag_embed_fwd(v, offset, rows, cols):
     return out
 
 
-_diagonal = _elementwise(_diagonal_fwd, "diagonal", _diagonal_rule)
-_diag_embed = _elementwise(
+_diagonal = defprimitive(_diagonal_fwd, "diagonal", _diagonal_rule)
+_diag_embed = defprimitive(
     _diag_embed_fwd, "diag_embed",
     lambda g, ans, v, offset, rows, cols: _diagonal(g, offset, -2, -1))
 
@@ -1128,7 +1049,7 @@ def _matmul_rule_b(g, ans, a, b):
     return sum_to(gb, nb, _shape(b))
 
 
-matmul = _elementwise(xp.matmul, "matmul", _matmul_rule_a, _matmul_rule_b)
+matmul = defprimitive(xp.matmul, "matmul", _matmul_rule_a, _matmul_rule_b)
 
 
 def _matmul_add_fwd(a, b, c):
@@ -1145,7 +1066,7 @@ def _matmul_add_fwd(a, b, c):
     return out + c
 
 
-matmul_add = _elementwise(
+matmul_add = defprimitive(
     _matmul_add_fwd, "matmul_add",
     lambda g, ans, a, b, c: _matmul_rule_a(g, ans, a, b),
     lambda g, ans, a, b, c: _matmul_rule_b(g, ans, a, b),
@@ -1305,7 +1226,7 @@ def _einsum_joint(g, node):
     return cts
 
 
-_einsum = primitive(_einsum_fwd, "einsum")
+_einsum = defprimitive(_einsum_fwd, "einsum")
 _einsum.joint = _einsum_joint
 
 # The sublist form numbers subscripts 0-51; NumPy reads them as these letters.
@@ -1423,8 +1344,8 @@ def _unwindow_fwd(g, window_shape, axes, xshape):
     return out
 
 
-_windows = _elementwise(_windows_fwd, "sliding_window_view", _windows_rule)
-_unwindow = _elementwise(
+_windows = defprimitive(_windows_fwd, "sliding_window_view", _windows_rule)
+_unwindow = defprimitive(
     _unwindow_fwd, "unwindow",
     lambda g2, ans, g, window_shape, axes, xshape: _windows(g2, window_shape, axes))
 

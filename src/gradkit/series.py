@@ -12,15 +12,13 @@ import builtins
 import math
 import operator
 
+from ._rules import _dtype, _ndim, _shape
 from .arguments import as_array, holds_tensor
 from .backend import xp
 from .backend import xp as _XP
 from .errors import GradkitError
 from .graph import Tensor, op_error, raw
 from .ops import (
-    _dtype,
-    _ndim,
-    _shape,
     astype,
     broadcast_to,
     concatenate,

@@ -14,15 +14,12 @@ import builtins
 import math
 import operator
 
+from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
 from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, nondifferentiable, raw
 from .ops import (
-    _dtype,
-    _ndim,
-    _neg_axes,
-    _shape,
     astype,
     broadcast_to,
     concatenate,

@@ -18,15 +18,12 @@ import math
 import warnings
 from typing import Any
 
+from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, refuse_complex, refuse_out
 from .backend import xp
 from .errors import GradkitError
-from .graph import CONST, Tensor, raw
+from .graph import CONST, Tensor, defprimitive, raw
 from .ops import (
-    _dtype,
-    _elementwise,
-    _neg_axes,
-    _shape,
     amax,
     amin,
     astype,
@@ -82,10 +79,6 @@ def _shift(x, s: int, ax: int, fill: float, forward: bool):
     return pad(kept, widths, constant_values=fill)
 
 
-def _ndim(x) -> int:
-    return len(_shape(x))
-
-
 def _exclusive_cumprod(x, ax: int, reverse: bool = False):
     """Products of the factors strictly before (after, when ``reverse``) each place."""
     if reverse:
@@ -136,7 +129,7 @@ def _cumprod_rule(g, ans, x, ax):
     return left * right
 
 
-_cumprod = _elementwise(lambda x, ax: xp.cumprod(x, axis=ax), "cumprod", _cumprod_rule)
+_cumprod = defprimitive(lambda x, ax: xp.cumprod(x, axis=ax), "cumprod", _cumprod_rule)
 
 
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:

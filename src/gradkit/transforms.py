@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from . import ops
+from ._rules import _dtype, _shape
 from .backend import xp
 from .errors import (
     InputTypeError,
@@ -101,17 +102,6 @@ def _argnums(argnums, nargs: int, where: str) -> tuple[tuple, bool]:
             raise InputTypeError(f"{where}: argnums={argnums} but the function was called "
                                  f"with {nargs} positional arguments")
     return tuple(i % nargs for i in nums), single
-
-
-def _shape(x) -> tuple:
-    return x.shape if hasattr(x, "shape") else xp.shape(x)
-
-
-def _dtype(x):
-    try:
-        return x.dtype
-    except AttributeError:
-        return xp.result_type(x)
 
 
 # -- the engine shared by every transform --------------------------------------------------

@@ -35,9 +35,9 @@ import math
 import numpy as np
 
 from .. import numpy as gnp
+from .._rules import _nb, sum_to
 from ..errors import GradkitError
-from ..graph import defvjp, primitive
-from ..ops import sum_to
+from ..graph import defprimitive
 
 __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "flatten",
            "dropout", "embedding", "relu", "leaky_relu", "elu", "gelu", "silu", "tanh",
@@ -165,17 +165,17 @@ def _conv_input_grad_fwd(g, w, kh, kw, xshape):
     return out
 
 
-_conv = primitive(_conv_fwd, "conv2d_nhwc")
-_conv_input_grad = primitive(_conv_input_grad_fwd, "conv2d_nhwc_input_grad")
 # Both maps are bilinear; each one's rules are written with the other and with im2col, so
 # derivatives of any order stay inside this pair.
-defvjp(_conv,
-       lambda g, ans, x, w, b, kh, kw: _conv_input_grad(g, w, kh, kw, x.shape),
-       lambda g, ans, x, w, b, kh, kw: _weight_grad(x, g, g, ans, w, kh, kw),
-       lambda g, ans, x, w, b, kh, kw: sum_to(g, len(g.shape) - len(ans.shape), tuple(b.shape)))
-defvjp(_conv_input_grad,
-       lambda h, ans, g, w, kh, kw, xshape: _conv(h, w, None, kh, kw),
-       lambda h, ans, g, w, kh, kw, xshape: _weight_grad(h, g, h, ans, w, kh, kw))
+_conv = defprimitive(
+    _conv_fwd, "conv2d_nhwc",
+    lambda g, ans, x, w, b, kh, kw: _conv_input_grad(g, w, kh, kw, x.shape),
+    lambda g, ans, x, w, b, kh, kw: _weight_grad(x, g, g, ans, w, kh, kw),
+    lambda g, ans, x, w, b, kh, kw: sum_to(g, _nb(g, ans), tuple(b.shape)))
+_conv_input_grad = defprimitive(
+    _conv_input_grad_fwd, "conv2d_nhwc_input_grad",
+    lambda h, ans, g, w, kh, kw, xshape: _conv(h, w, None, kh, kw),
+    lambda h, ans, g, w, kh, kw, xshape: _weight_grad(h, g, h, ans, w, kh, kw))
 
 
 def _weight_grad(x, g, cotangent, ans, w, kh, kw):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numpy as gnp
+from .._rules import _shape
 from ..errors import GradkitError
 from ..graph import Tensor, raw
 
@@ -34,10 +35,6 @@ def _reduce(loss, reduction: str, where: str):
     if reduction == "none":
         return loss
     raise GradkitError(f"{where}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-
-
-def _shape(x) -> tuple:
-    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
 def _same_shape(a, b, where: str) -> None:

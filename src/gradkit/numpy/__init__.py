@@ -20,6 +20,7 @@ import functools as _functools
 import numpy as _np
 
 from .. import ops as _ops
+from .._rules import _ndim, _shape
 from ..arguments import array_from_nested as _array_from_nested
 from ..backend import xp as _xp
 from ..counting import *  # noqa: F403
@@ -56,8 +57,8 @@ def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, ndm
         out = _array_from_nested(object) if not isinstance(object, _Tensor) else object
         if dtype is not None:
             out = _ops.astype(out, dtype)
-        if ndmin > _ops._ndim(out):
-            out = _ops.reshape(out, (1,) * (ndmin - _ops._ndim(out)) + _ops._shape(out))
+        if ndmin > _ndim(out):
+            out = _ops.reshape(out, (1,) * (ndmin - _ndim(out)) + _shape(out))
         return out
     extra = {"ndmax": ndmax} if ndmax else {}  # NumPy >= 2.4
     return _xp.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,

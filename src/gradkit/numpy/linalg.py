@@ -3,6 +3,7 @@
 import numpy as _np
 
 from .. import ops as _ops
+from .._rules import _ndim, _shape
 from ..errors import GradkitError as _GradkitError
 from ..linalg import (  # noqa: F401
     EighResult,
@@ -47,9 +48,9 @@ def matmul(x1, x2, /):
 
 def outer(x1, x2, /):
     """Outer product of two vectors (as ``numpy.linalg.outer``)."""
-    if _ops._ndim(x1) != 1 or _ops._ndim(x2) != 1:
+    if _ndim(x1) != 1 or _ndim(x2) != 1:
         raise _GradkitError(f"linalg.outer: needs two 1-D arrays, got shapes "
-                            f"{_ops._shape(x1)} and {_ops._shape(x2)}")
+                            f"{_shape(x1)} and {_shape(x2)}")
     return _ops.outer(x1, x2)
 
 
@@ -57,9 +58,9 @@ def cross(x1, x2, /, *, axis=-1):
     """Cross product of 3-vectors along ``axis`` (as ``numpy.linalg.cross``)."""
     from ..series import cross as _cross
 
-    if _ops._shape(x1)[axis] != 3 or _ops._shape(x2)[axis] != 3:
+    if _shape(x1)[axis] != 3 or _shape(x2)[axis] != 3:
         raise _GradkitError(f"linalg.cross: axis {axis} must have size 3, got shapes "
-                            f"{_ops._shape(x1)} and {_ops._shape(x2)}")
+                            f"{_shape(x1)} and {_shape(x2)}")
     return _cross(x1, x2, axis=axis)
 
 
@@ -86,9 +87,9 @@ def vecdot(x1, x2, /, *, axis=-1):
 
 def matrix_transpose(x, /):
     """Swap the last two axes (as ``numpy.linalg.matrix_transpose``)."""
-    if _ops._ndim(x) < 2:
+    if _ndim(x) < 2:
         raise _GradkitError(f"linalg.matrix_transpose: needs at least 2 dimensions, got "
-                            f"shape {_ops._shape(x)}")
+                            f"shape {_shape(x)}")
     return _ops.swapaxes(x, -1, -2)
 
 

@@ -33,23 +33,15 @@ import math
 
 import scipy.special as _sc
 
+from .._rules import _expand, _expand_value, _nb, _neg_axes, _shape, _ub, sum_to
 from ..backend import xp
 from ..errors import GradkitError
-from ..graph import defvjp, nondifferentiable, primitive, raw
+from ..graph import defprimitive, nondifferentiable, raw
 from ..ops import (
-    _expand,
-    _expand_value,
-    _neg_axes,
-    _shape,
-    _ub,
     exp,
     expand_dims,
     sign,
     sum,
-    sum_to,
-)
-from ..ops import (
-    _nb as _num_batch,
 )
 
 __all__ = [
@@ -98,8 +90,7 @@ def _special(fn, name: str, *rules, dtype_args=None, doc: str = ""):
                      _float_dtype(*picked))
 
     fwd.__name__ = name
-    p = primitive(fwd, name)
-    defvjp(p, *rules)
+    p = defprimitive(fwd, name, *rules)
     p.__doc__ = doc or f"Differentiable ``scipy.special.{name}``."
     return p
 
@@ -145,11 +136,11 @@ def _xdivy_rule_y(g, ans, x, y):
 # ``d`` is infinite, never NaN (a Jacobian pushes basis vectors, zero almost everywhere,
 # through the edge of a domain). Their own rules keep that property in both arguments, so
 # forward mode (which transposes the rules) and higher orders keep it too.
-_xdivy = primitive(_xdivy_fwd, "xdivy")
-defvjp(_xdivy, lambda g, ans, x, y: _ub(_xdivy(g, y), g, ans, x), _xdivy_rule_y)
-_mul0 = primitive(_mul0_fwd, "mul0")
-defvjp(_mul0, lambda g, ans, x, y: _ub(_mul0(g, y), g, ans, x),
-       lambda g, ans, x, y: _ub(_mul0(g, x), g, ans, y))
+_xdivy = defprimitive(_xdivy_fwd, "xdivy",
+                      lambda g, ans, x, y: _ub(_xdivy(g, y), g, ans, x), _xdivy_rule_y)
+_mul0 = defprimitive(_mul0_fwd, "mul0",
+                     lambda g, ans, x, y: _ub(_mul0(g, y), g, ans, x),
+                     lambda g, ans, x, y: _ub(_mul0(g, x), g, ans, y))
 
 
 # -- logistic -----------------------------------------------------------------------------
@@ -589,11 +580,11 @@ def _lse_b_weights(g, ans, a, b, axes, keepdims):
 
 def _lse_b_rule_a(g, ans, a, b, axes, keepdims, signed):
     ct = _mul0(_lse_b_weights(g, ans, a, b, axes, keepdims), b)
-    return sum_to(ct, _num_batch(g, ans), _shape(a))
+    return sum_to(ct, _nb(g, ans), _shape(a))
 
 
 def _lse_b_rule_b(g, ans, a, b, axes, keepdims, signed):
-    return sum_to(_lse_b_weights(g, ans, a, b, axes, keepdims), _num_batch(g, ans), _shape(b))
+    return sum_to(_lse_b_weights(g, ans, a, b, axes, keepdims), _nb(g, ans), _shape(b))
 
 
 # With ``signed``, the value is log|s| (SciPy's return_sign=True); without, NaN where s < 0.

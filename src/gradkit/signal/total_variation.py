@@ -7,7 +7,7 @@ import math
 from .. import numpy as gnp
 from ..backend import xp
 from ..errors import GradkitError
-from ..graph import Tensor, defvjp, primitive, raw
+from ..graph import Tensor, defprimitive, raw
 from ._common import (
     as_samples,
     check_axis,
@@ -495,8 +495,8 @@ def _with_implicit_gradient(z, data, v, lam, eps, grid: _Grid):
     objective, ``Omega + lam G^T diag(psi''(G v)) G``. ``v + H^-1 Omega (z - z_const)``
     has the value ``v`` and that derivative (to every order, as H is held constant).
     """
-    solve = primitive(_hessian_solver(v, lam, eps, grid), "tv_solve")
-    defvjp(solve, lambda g, ans, rhs: solve(g))
+    solve = defprimitive(_hessian_solver(v, lam, eps, grid), "tv_solve",
+                         lambda g, ans, rhs: solve(g))
     delta = z - data
     if grid.hbar != 1.0 or not bool(xp.all(grid.omega == 1.0)):
         delta = delta * xp.asarray(grid.omega, dtype=raw(delta).dtype)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from ...backend import xp
-from ...graph import Tensor, defvjp, primitive, raw
+from ...graph import Tensor, defprimitive, raw
 from ...ops import astype, exp, log, square, where
 from ..special import log_ndtr, ndtr, ndtri
 
@@ -53,8 +53,8 @@ def _nan_where_fwd(value, bad):
 
 # NaN where ``bad``, in the value and in the cotangent that flows back from there, so that
 # every input that reaches an invalid entry gets a NaN derivative, never a number.
-_nan_where = primitive(_nan_where_fwd, "nan_where")
-defvjp(_nan_where, lambda g, ans, value, bad: where(bad, xp.nan, g), None)
+_nan_where = defprimitive(_nan_where_fwd, "nan_where",
+                          lambda g, ans, value, bad: where(bad, xp.nan, g), None)
 
 
 def _checked(body, x, loc, scale):

@@ -1,0 +1,116 @@
+"""Helpers that derivative rules share: shapes, axes, batch axes and undoing broadcasts.
+
+Every module that defines primitives (``ops``, ``linalg``, ``elementwise``, ``scipy``,
+``nn``...) or handles cotangents (``custom``, ``transforms``) takes these from here,
+not from each other. What belongs here: small functions of shapes, dtypes and axes,
+and the cotangent plumbing that rules of many primitives repeat (``sum_to`` undoing a
+broadcast, ``_expand`` undoing a reduction, ``_mT`` the matrix transpose). A rule that
+belongs to one primitive stays beside that primitive.
+
+Remember that a cotangent ``g`` may carry leading batch axes beyond the primitive's
+output ``ans`` (``_nb(g, ans)`` of them): helpers keep them in front, and count the
+axes they reduce over from the end.
+"""
+
+from __future__ import annotations
+
+from .backend import xp
+from .errors import GradkitError
+from .graph import raw
+
+
+def _shape(x) -> tuple:
+    try:
+        return x.shape
+    except AttributeError:
+        return xp.shape(x)
+
+
+def _ndim(x) -> int:
+    return len(_shape(x))
+
+
+def _nb(g, ans) -> int:
+    """Number of leading batch axes that cotangent ``g`` carries beyond ``ans``."""
+    return len(_shape(g)) - len(_shape(ans))
+
+
+def _dtype(x):
+    return xp.result_type(raw(x))
+
+
+def _neg_axes(axis, ndim: int) -> tuple:
+    """Axes as a tuple of negative numbers, immune to leading batch axes."""
+    if axis is None:
+        return tuple(range(-ndim, 0))
+    if isinstance(axis, int | xp.integer):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise GradkitError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(a % ndim - ndim)
+    return tuple(out)
+
+
+def _keepdims_shape(shape: tuple, axis) -> tuple:
+    axes = {a % len(shape) for a in _neg_axes(axis, len(shape))} if shape else set()
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+# The helpers below are written with gradkit operations (so that rules using them stay
+# differentiable); they reach them as ``ops.<name>`` at call time, see the import at the end.
+
+
+def sum_to(ct, nb: int, shape: tuple):
+    """Undo broadcasting: sum ``ct`` (with ``nb`` batch axes in front) down to ``shape``."""
+    cshape = _shape(ct)
+    if cshape == shape:
+        return ct
+    lead = len(cshape) - nb - len(shape)
+    axes = tuple(range(nb, nb + lead)) + tuple(
+        nb + lead + i for i, s in enumerate(shape) if s == 1 and cshape[nb + lead + i] != 1
+    )
+    if len(axes) == lead:  # only leading axes to drop: one reduction, no reshape
+        return ops.sum(ct, axis=axes)
+    ct = ops.sum(ct, axis=axes, keepdims=True)
+    return ops.reshape(ct, cshape[:nb] + shape) if lead else ct
+
+
+def _ub(ct, g, ans, x):
+    """``sum_to`` for the rule of an elementwise op whose argument ``x`` was broadcast."""
+    xs = _shape(x)
+    if _shape(ct) == xs:
+        return ct
+    return sum_to(ct, _nb(g, ans), xs)
+
+
+def _expand(g, ans, xshape: tuple, axis, keepdims: bool):
+    """Broadcast the cotangent of a reduction back over the reduced axes."""
+    nb = _nb(g, ans)
+    batch = _shape(g)[:nb]
+    if not keepdims:
+        g = ops.reshape(g, batch + _keepdims_shape(xshape, axis))
+    return ops.broadcast_to(g, batch + xshape)
+
+
+def _expand_value(ans, xshape: tuple, axis, keepdims: bool):
+    """The value of a reduction with its reduced axes put back (length 1), unbatched."""
+    if not keepdims:
+        ans = ops.reshape(ans, _keepdims_shape(xshape, axis))
+    return ans
+
+
+_LAST_TWO_SWAPPED = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 33)}
+
+
+def _mT(a):
+    """Swap the last two axes (the matrix transpose of a stack)."""
+    # The transpose primitive itself: ops.transpose would normalise the axes again.
+    return ops._transpose(a, _LAST_TWO_SWAPPED[_ndim(a)])
+
+
+# ops imports this module for its own rules: importing it last lets either module be
+# imported first (every name above exists by the time ops asks for it).
+from . import ops  # noqa: E402
