@@ -351,3 +351,102 @@ def test_fit_and_evaluate_check_their_inputs():
     full = model.eval()(X)
     assert logs["loss"] == pytest.approx(float(nn.cross_entropy(full, y)), rel=1e-5)
     assert logs["metric"] == pytest.approx(nn.accuracy(full, y))
+
+
+# -- the Trainer: fit in parts ----------------------------------------------------------------
+
+
+def trainer(**kw):
+    return nn.Trainer(kw.pop("model", None) or model_with_everything(), nn.cross_entropy,
+                      SGD(0.05), batch_size=10, seed=kw.pop("seed", 0), metric=nn.accuracy,
+                      progress=False, **kw)
+
+
+def test_trainer_epochs_one_by_one_are_fit():
+    X, y = data()
+    reference, history = run(epochs=3)
+    t = trainer()
+    logs = [t.epoch(X[:64], y[:64], validation=(X[64:], y[64:])) for _ in range(3)]
+    assert logs == history and t.history == history
+    assert t.ctx.step == 3 * 7 and t.epochs_done == 3
+    assert_same_model(t.model, reference)
+    assert t.model[5].rng is not None and t.model[5].rng is not t.rng  # lent, given back
+    again = trainer()
+    assert again.run(X[:64], y[:64], epochs=3, validation=(X[64:], y[64:])) == history
+    assert_same_model(again.model, reference)
+
+
+def test_trainer_step_returns_the_loss_before_the_update():
+    X, y = data()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 4, rng=0))
+    t = trainer(model=model)
+    before = model.state_dict()
+    expected = float(nn.cross_entropy(model(X[:10]), y[:10]))
+    w = before["1.weight"]
+    loss = t.step((X[:10], y[:10]))
+    assert loss == pytest.approx(expected, rel=1e-6)
+    assert not np.array_equal(model.state_dict()["1.weight"], w)
+    np.testing.assert_array_equal(t.params["1.weight"], model.state_dict()["1.weight"])
+    assert t.ctx.step == 1 and all(p.grad is not None for p in model.parameters())
+    Xn = X[:10].copy()
+    Xn[0] = np.nan
+    w = model.state_dict()["1.weight"]
+    with pytest.raises(gk.NaNError, match="Trainer.step: the training loss is nan at step 2"):
+        t.step((Xn, y[:10]))
+    np.testing.assert_array_equal(model.state_dict()["1.weight"], w)
+    assert t.ctx.step == 1
+
+
+def test_trainer_step_draws_dropout_from_its_seed():
+    X, y = data()
+    losses = []
+    for _ in range(2):
+        model = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(36, 4, rng=0))
+        own = model[1].rng
+        t = trainer(model=model, seed=5)
+        losses.append([t.step((X[:10], y[:10])) for _ in range(3)])
+        assert model[1].rng is own
+    assert losses[0] == losses[1]
+    model = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(36, 4, rng=0))
+    assert [trainer(model=model, seed=6).step((X[:10], y[:10])) for _ in range(3)] != losses[0]
+
+
+def test_a_failed_trainer_epoch_leaves_the_trainer_as_before(tmp_path):
+    X, y = data()
+    X = X[:64].copy()
+    t = trainer(checkpoint_dir=tmp_path)
+    t.epoch(X, y[:64])
+    state = (t.ctx.step, list(t.history), t.rng.bit_generator.state, t.model.state_dict())
+    bad = X.copy()
+    bad[7] = np.nan
+    with pytest.raises(gk.NaNError, match="Trainer: the training loss is nan at epoch 2"):
+        t.epoch(bad, y[:64])
+    assert (t.ctx.step, t.history, t.rng.bit_generator.state) == state[:3]
+    for k, v in t.model.state_dict().items():
+        np.testing.assert_array_equal(v, state[3][k], err_msg=k)
+    assert all(p.grad is None for p in t.model.parameters())
+    assert checkpoint.load_checkpoint(tmp_path)[1]["epoch"] == 1
+    t.epoch(X, y[:64])  # and it goes on as if the failed epoch had never run
+    clean = trainer()
+    clean.epoch(X, y[:64])
+    clean.epoch(X, y[:64])
+    assert t.history == clean.history
+    assert_same_model(t.model, clean.model)
+
+
+def test_trainer_resume_and_its_errors(tmp_path):
+    X, y = data()
+    t = trainer(checkpoint_dir=tmp_path)
+    t.run(X[:64], y[:64], epochs=2)
+    resumed = trainer(checkpoint_dir=tmp_path)
+    assert resumed.restore() and resumed.epochs_done == 2
+    assert resumed.history == t.history
+    assert_same_model(resumed.model, t.model)
+    with pytest.raises(gk.GradkitError, match=r"Trainer\(resume=True\) from .*seed=0"):
+        trainer(checkpoint_dir=tmp_path, seed=1).restore()
+    with pytest.raises(gk.GradkitError, match="resume=True needs checkpoint_dir"):
+        trainer().run(X, y, epochs=1, resume=True)
+    with pytest.raises(gk.GradkitError, match="batch_size >= 1"):
+        nn.Trainer(model_with_everything(), nn.cross_entropy, SGD(), batch_size=0, seed=0)
+    with pytest.raises(gk.GradkitError, match="Trainer: callback 3"):
+        trainer(callbacks=[3])

@@ -6,7 +6,8 @@ PyTorch's parameter names and layouts, NCHW images, ``train()``/``eval()``,
 with ``requires_grad=True``, so ``loss.backward()`` fills their ``.grad``; for the
 functional style, :func:`functional_call` runs a model on a dict of arrays, which
 :func:`gradkit.grad` can differentiate. :func:`fit` trains a model reproducibly, with
-atomic, resumable checkpoints.
+atomic, resumable checkpoints; :class:`Trainer` is the same loop in parts (``step``,
+``epoch``, ``run``).
 
 Examples
 --------
@@ -48,7 +49,7 @@ from .layers import (
 )
 from .losses import accuracy, binary_cross_entropy_with_logits, cross_entropy, mse
 from .module import Module, ModuleList, Sequential, functional_call, parameter
-from .train import Callback, EarlyStopping, FitContext, evaluate, fit
+from .train import Callback, EarlyStopping, FitContext, Trainer, evaluate, fit
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "parameter", "functional_call",
@@ -56,7 +57,7 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Embedding", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU",
     "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax", "LogSoftmax",
     "mse", "binary_cross_entropy_with_logits", "cross_entropy", "accuracy",
-    "fit", "evaluate", "Callback", "EarlyStopping", "FitContext",
+    "fit", "Trainer", "evaluate", "Callback", "EarlyStopping", "FitContext",
     "save_checkpoint", "load_checkpoint", "CheckpointError",
     "functional", "init", "checkpoint",
 ]

@@ -13,6 +13,10 @@ so the JSON's rename is the commit. The ``.npz`` being replaced is first renamed
 moment of a save therefore leaves either the previous checkpoint or the new one
 loadable, never a mixture of the two.
 
+:func:`save_training_state` and :func:`load_training_state` store and restore a whole
+training run (parameters, optimiser state, buffers, generator, history, callbacks) in
+that format; :class:`gradkit.nn.Trainer` calls them after each epoch and on resume.
+
 Examples
 --------
 >>> import tempfile, numpy as np
@@ -30,16 +34,19 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import GradkitError
 from ..graph import raw
+from ..tree import tree_flatten
 
 __all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_exists", "tree_to_spec",
-           "tree_from_spec", "CheckpointError"]
+           "tree_from_spec", "CheckpointError", "save_training_state", "load_training_state",
+           "TrainingState"]
 
 FORMAT = "gradkit.nn.checkpoint"
 VERSION = 1
@@ -284,3 +291,95 @@ def tree_from_spec(spec, leaves):
     if next(it, None) is not None:
         raise CheckpointError("tree_from_spec: more leaves than the description has places")
     return out
+
+
+# -- the state of a training run --------------------------------------------------------------
+
+
+class TrainingState(NamedTuple):
+    """What :func:`load_training_state` restores; the model already holds ``params``."""
+
+    params: dict
+    opt_state: object
+    rng_state: dict
+    history: list
+    epoch: int
+    stopped: bool
+
+
+def save_training_state(directory, *, model, params: Mapping, opt_state, rng, epoch: int,
+                        step: int, history: list, seed: int, batch_size: int, stopped: bool,
+                        callbacks: Sequence = ()) -> Path:
+    """Checkpoint a training run (as :class:`gradkit.nn.Trainer` does after each epoch).
+
+    ``checkpoint.npz`` gets the parameters (``params/<name>``), the leaves of the
+    optimiser state (``opt/<i>``) and the model's buffers (``buffers/<name>``);
+    ``checkpoint.json`` the epoch, step, seed, batch size, whether training was stopped,
+    the history, the generator's ``bit_generator.state``, the parameter names, the
+    optimiser state's tree structure and the callbacks' ``state_dict()`` (None for those
+    without one). Written atomically by :func:`save_checkpoint`.
+
+    Returns
+    -------
+    Path
+        The JSON file.
+    """
+    spec, leaves = tree_to_spec(opt_state)
+    arrays = {f"params/{k}": v for k, v in params.items()}
+    arrays.update({f"opt/{i}": leaf for i, leaf in enumerate(leaves)})
+    arrays.update({f"buffers/{k}": v for k, v in model.named_buffers()})
+    states = [cb.state_dict() if hasattr(cb, "state_dict") else None for cb in callbacks]
+    meta = {
+        "epoch": epoch, "step": step, "seed": int(seed), "batch_size": batch_size,
+        "stopped": stopped, "history": history, "rng": rng.bit_generator.state,
+        "params": list(params), "opt_state": spec, "callbacks": states,
+    }
+    return save_checkpoint(Path(directory), arrays, meta)
+
+
+def load_training_state(directory, model, fresh_opt_state, *, seed: int, batch_size: int,
+                        callbacks: Sequence = (),
+                        where: str = "load_training_state") -> TrainingState | None:
+    """Restore a run saved by :func:`save_training_state`, or None if there is none.
+
+    Checks that the checkpoint continues this run (same ``seed`` and ``batch_size``, the
+    model's parameter names, the structure of ``fresh_opt_state``, a freshly initialised
+    state of this optimiser), then loads the parameters and buffers into ``model`` and
+    each callback's state into it (``load_state_dict``). ``where`` starts the error
+    messages.
+
+    Raises
+    ------
+    gradkit.GradkitError
+        When the checkpoint belongs to a different run, model or optimiser.
+    CheckpointError
+        When the files are damaged (see :func:`load_checkpoint`).
+    """
+    found = load_checkpoint(Path(directory))
+    if found is None:
+        return None
+    arrays, meta = found
+    where = f"{where} from {directory}"
+    if meta.get("seed") != int(seed) or meta.get("batch_size") != batch_size:
+        raise GradkitError(f"{where}: the checkpoint was made with seed={meta.get('seed')}, "
+                           f"batch_size={meta.get('batch_size')}; resuming with seed={seed}, "
+                           f"batch_size={batch_size} would not reproduce the run")
+    names = [name for name, _ in model.named_parameters()]
+    if meta["params"] != names:
+        raise GradkitError(f"{where}: the checkpoint has parameters {meta['params']}, the "
+                           f"model has {names}")
+    params = {k: arrays[f"params/{k}"] for k in names}
+    model.load_state_dict(params, strict=False)  # checks shapes
+    buffers = {k[len("buffers/"):]: v for k, v in arrays.items() if k.startswith("buffers/")}
+    if buffers:
+        model.load_state_dict(buffers, strict=False)
+    leaves = [arrays[f"opt/{i}"] for i in range(sum(k.startswith("opt/") for k in arrays))]
+    opt_state = tree_from_spec(meta["opt_state"], leaves)
+    if tree_flatten(opt_state)[1] != tree_flatten(fresh_opt_state)[1]:
+        raise GradkitError(f"{where}: the checkpointed optimiser state does not have the "
+                           f"structure of this optimiser's state (a different optimiser?)")
+    for cb, state in zip(callbacks, meta.get("callbacks") or []):
+        if state is not None and hasattr(cb, "load_state_dict"):
+            cb.load_state_dict(state)
+    return TrainingState(params, opt_state, meta["rng"], meta["history"], int(meta["epoch"]),
+                         bool(meta["stopped"]))

@@ -9,10 +9,17 @@ Convolution is im2col: the input is viewed channels-last (NHWC), padded, cut int
 ``kh x kw`` windows with :func:`gradkit.numpy.sliding_window_view` (a view, no copy),
 and the windows, ordered ``(kh, kw, C)`` so that channels are innermost, are copied
 once into an ``(N*Ho*Wo, kh*kw*C)`` matrix that meets the ``(kh*kw*C, F)`` weight
-matrix in a single GEMM. The backward pass is the core's: the GEMM's two products,
-and the window view's rule, which adds the ``kh*kw`` kernel offsets back into the
-input gradient with one slice each (no scatter, no loop over pixels). The output is
-returned as an NCHW view of the NHWC result, so the next layer's NHWC view is free.
+matrix in one GEMM (the bias added into its output). A stride-1, undilated
+convolution is one primitive pair: the forward above, and its input gradient, which
+adds the ``kh*kw`` kernel offsets back with one small GEMM per offset
+(``g @ W_ab^T``, added into that offset's slice of the input gradient; no column
+buffer scattered back, no loop over pixels); the weight gradient recomputes the
+columns (primitives keep no residuals) and is one GEMM. Each of the pair's rules is
+written with the other, so derivatives of any order stay inside the pair. Strided or
+dilated convolutions take the generic path: windows, a strided slice, one GEMM, and
+the core's rules backward (the window view's rule adds the offsets back one residue
+class at a time). The output is returned as an NCHW view of the NHWC result, so the
+next layer's NHWC view is free.
 
 Examples
 --------
@@ -36,6 +43,7 @@ import numpy as np
 
 from .. import numpy as gnp
 from .._rules import _nb, sum_to
+from ..backend import xp
 from ..errors import GradkitError
 from ..graph import defprimitive
 
@@ -151,13 +159,13 @@ def _conv_input_grad_fwd(g, w, kh, kw, xshape):
     # The transpose of the convolution for one kernel offset at a time: g @ W_ab^T lands
     # in out[..., a:a+H', b:b+W', :]. Nine small GEMMs and slice additions instead of one
     # (N*H'*W', kh*kw*C) column buffer scattered back (twice as fast, measured).
-    g = np.asarray(g)
-    w = np.asarray(w)
+    g = xp.asarray(g)
+    w = xp.asarray(w)
     n, h, wd, c = xshape[-4:]
     ho, wo = h - kh + 1, wd - kw + 1
     lead = g.shape[:-2]
     g4 = g.reshape(lead + (n, ho, wo, g.shape[-1]))
-    out = np.zeros(lead + (n, h, wd, c), dtype=np.result_type(g, w))
+    out = xp.zeros(lead + (n, h, wd, c), dtype=xp.result_type(g, w))
     for a in range(kh):
         for b in range(kw):
             k = (a * kw + b) * c

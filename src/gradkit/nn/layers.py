@@ -89,7 +89,8 @@ class Conv2d(Module):
     """2-D convolution (cross-correlation, as PyTorch) of NCHW images.
 
     See :func:`gradkit.nn.functional.conv2d` for the computation (im2col with channels
-    innermost and one GEMM).
+    innermost and one GEMM forward; at stride 1, one primitive pair whose input gradient
+    adds the ``kh*kw`` kernel offsets back with one small GEMM per offset).
 
     Parameters
     ----------
@@ -242,7 +243,7 @@ class Dropout(Module):
     array([1., 1., 1.])
     """
 
-    stochastic = True  # fit() lends its generator to modules that declare this
+    stochastic = True  # fit()/Trainer lend their generator to modules that declare this
 
     def __init__(self, p: float = 0.5, *, rng=None) -> None:
         super().__init__()

@@ -1,4 +1,9 @@
-"""``fit``: a reproducible, resumable mini-batch training loop.
+"""``fit``: a reproducible, resumable mini-batch training loop, and its parts, ``Trainer``.
+
+:func:`fit` is ``Trainer(...).run(...)``. A :class:`Trainer` holds the training state
+and runs the loop in named parts: :meth:`~Trainer.step` (one optimisation step),
+:meth:`~Trainer.epoch` (one pass: callbacks, the NaN policy, validation, the
+checkpoint) and :meth:`~Trainer.run` (epochs until done, as ``fit``).
 
 The optimiser is anything with the functional protocol of :mod:`gradkit.optim`::
 
@@ -18,9 +23,10 @@ shuffling permutations and, lent to every :class:`~gradkit.nn.Dropout` for the d
 of the fit, the dropout masks. The same seed gives the same result, bit for bit.
 
 Checkpoints: with ``checkpoint_dir``, every epoch ends by saving, atomically (see
-:mod:`gradkit.nn.checkpoint`), the parameters, the optimiser state and the model's
-buffers as ``checkpoint.npz``, and the epoch, the history, the generator's state, the
-optimiser state's tree structure and the callbacks' states as ``checkpoint.json``.
+:func:`gradkit.nn.checkpoint.save_training_state`), the parameters, the optimiser state
+and the model's buffers as ``checkpoint.npz``, and the epoch, the history, the
+generator's state, the optimiser state's tree structure and the callbacks' states as
+``checkpoint.json``.
 ``resume=True`` starts from that checkpoint, and the run continues exactly as if it
 had never stopped: after a kill, the final parameters are bit-identical to those of an
 uninterrupted run with the same seed.
@@ -51,21 +57,20 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..errors import GradkitError, NaNError
 from ..graph import Tensor, enable_grad, no_grad, raw
-from ..tree import tree_flatten
 from . import checkpoint as ckpt
 from .module import Module, functional_call
 
-__all__ = ["fit", "evaluate", "Callback", "EarlyStopping", "FitContext"]
+__all__ = ["fit", "Trainer", "evaluate", "Callback", "EarlyStopping", "FitContext"]
 
 
 class FitContext:
-    """What callbacks see: the state of a running :func:`fit`.
+    """What callbacks see: the state of a running :func:`fit` (a :class:`Trainer`'s ``ctx``).
 
     Attributes
     ----------
@@ -173,7 +178,7 @@ class EarlyStopping(Callback):
 _HOOKS = ("on_train_begin", "on_epoch_begin", "on_step_end", "on_epoch_end", "on_train_end")
 
 
-def _hooks(callbacks) -> dict[str, list[Callable]]:
+def _hooks(callbacks, where: str) -> dict[str, list[Callable]]:
     hooks: dict[str, list[Callable]] = {h: [] for h in _HOOKS}
     for cb in callbacks:
         if any(hasattr(cb, h) for h in _HOOKS):
@@ -185,7 +190,7 @@ def _hooks(callbacks) -> dict[str, list[Callable]]:
         elif callable(cb):
             hooks["on_epoch_end"].append(cb)
         else:
-            raise GradkitError(f"fit: callback {cb!r} is neither callable nor has hooks "
+            raise GradkitError(f"{where}: callback {cb!r} is neither callable nor has hooks "
                                f"{_HOOKS}")
     return hooks
 
@@ -267,6 +272,319 @@ def _fmt(logs: dict) -> dict:
     return {k: f"{v:.4g}" for k, v in logs.items() if isinstance(v, float)}
 
 
+class Trainer:
+    """Mini-batch training of ``model``, one :meth:`step`, :meth:`epoch` or :meth:`run` at a time.
+
+    :func:`fit` is ``Trainer(...).run(...)``; the parts are public for loops of one's
+    own. The trainer holds the training state: the parameters (also held by the model's
+    Tensors), the optimiser state, the generator seeded with ``seed`` (lent to every
+    :class:`~gradkit.nn.Dropout` while training) and a :class:`FitContext` (``ctx``)
+    with the step count and the history.
+
+    Parameters
+    ----------
+    model : Module
+        Trained in place.
+    loss_fn : callable
+        ``loss_fn(model_output, y_batch)`` -> scalar.
+    optimizer
+        The protocol of :mod:`gradkit.optim` (see :func:`fit`); ``optimizer.init`` runs
+        here, on a copy of the model's current parameters.
+    batch_size, seed : int
+        As in :func:`fit`.
+    metric, callbacks, checkpoint_dir, shuffle, progress
+        As in :func:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradkit import nn
+    >>> class SGD:
+    ...     def init(self, params):
+    ...         return {}
+    ...     def update(self, grads, state, params):
+    ...         return {k: p - 0.1 * grads[k] for k, p in params.items()}, state
+    >>> X = np.random.default_rng(0).standard_normal((32, 2)).astype(np.float32)
+    >>> y = X.sum(axis=1, keepdims=True)
+    >>> trainer = nn.Trainer(nn.Linear(2, 1, rng=0), nn.mse, SGD(), batch_size=8, seed=0,
+    ...                      progress=False)
+    >>> first = trainer.step((X[:8], y[:8]))        # one step: returns the loss
+    >>> logs = trainer.epoch(X, y)                   # one epoch: 4 steps
+    >>> history = trainer.run(X, y, epochs=20)       # the 19 epochs still to do
+    >>> trainer.ctx.step, len(history), history[-1]["loss"] < first
+    (81, 20, True)
+    """
+
+    def __init__(self, model: Module, loss_fn: Callable, optimizer, *, batch_size: int,
+                 seed: int, metric: Callable | None = None, callbacks: Sequence = (),
+                 checkpoint_dir=None, shuffle: bool = True, progress: bool = True) -> None:
+        self._name = "Trainer"
+        batch_size = int(batch_size)
+        if batch_size < 1:
+            raise GradkitError(f"Trainer: need batch_size >= 1, got {batch_size}")
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.batch_size, self.seed, self.metric = batch_size, seed, metric
+        self.callbacks, self.checkpoint_dir = callbacks, checkpoint_dir
+        self.shuffle, self.progress = shuffle, progress
+        self.rng = np.random.default_rng(seed)
+        self._names = [name for name, _ in model.named_parameters()]
+        self._plist = [p for _, p in model.named_parameters()]
+        params = {name: np.array(p.data, copy=True) for name, p in zip(self._names,
+                                                                        self._plist)}
+        self._fresh_opt_state = optimizer.init(params)
+        self._hooks = _hooks(callbacks, "Trainer")
+        self.ctx = FitContext(model, params, self._fresh_opt_state, 0, 0)
+        self.epochs_done = 0  # completed epochs, those of a resumed checkpoint included
+        self.stopped = False  # a callback set ctx.stop (possibly before a resume)
+        self._lent = 0
+
+    @property
+    def params(self) -> dict:
+        """The current parameters, ``name -> array``."""
+        return self.ctx.params
+
+    @property
+    def opt_state(self):
+        """The optimiser's current state."""
+        return self.ctx.opt_state
+
+    @property
+    def history(self) -> list[dict]:
+        """One logs dict per completed epoch."""
+        return self.ctx.history
+
+    # -- the parts ---------------------------------------------------------------------------
+
+    def restore(self) -> bool:
+        """Continue from the checkpoint in ``checkpoint_dir``; False when there is none.
+
+        Restores the parameters, buffers, optimiser state, generator, history, the
+        number of completed epochs and the callbacks' states (see
+        :func:`gradkit.nn.checkpoint.load_training_state` for the checks).
+        """
+        if self.checkpoint_dir is None:
+            raise GradkitError(f"{self._name}: resume=True needs checkpoint_dir")
+        where = "fit(resume=True)" if self._name == "fit" else "Trainer(resume=True)"
+        state = ckpt.load_training_state(self.checkpoint_dir, self.model,
+                                         self._fresh_opt_state, seed=self.seed,
+                                         batch_size=self.batch_size, callbacks=self.callbacks,
+                                         where=where)
+        if state is None:
+            return False
+        self.rng.bit_generator.state = state.rng_state
+        ctx = self.ctx
+        ctx.params, ctx.opt_state, ctx.history = state.params, state.opt_state, state.history
+        self.epochs_done, self.stopped = state.epoch, state.stopped
+        return True
+
+    def step(self, batch: tuple) -> float:
+        """One optimisation step on ``batch = (X_batch, y_batch)``; returns the loss.
+
+        The model runs in its current mode (:meth:`epoch` sets training mode). A NaN or
+        infinite loss raises :class:`gradkit.NaNError` before any backward pass, the
+        parameters unchanged. No callback is called.
+        """
+        xb, yb = batch
+        with self._lending():
+            return self._step(xb, yb)[0]
+
+    def epoch(self, X, y, validation: tuple | None = None) -> dict:
+        """One pass over ``(X, y)`` in training mode, in batches; returns its logs.
+
+        Calls the callbacks' epoch and step hooks, evaluates ``validation`` and saves a
+        checkpoint (with ``checkpoint_dir``) at the end, as :func:`fit` does for each
+        epoch. On a NaN loss (:class:`gradkit.NaNError`, naming the epoch and the step)
+        or any other error, the model and the trainer are left as they were before the
+        epoch (parameters, buffers, optimiser state, generator, history) and the
+        checkpoint is untouched. The model is left in training mode.
+        """
+        X, y = _check_data(X, y, f"{self._name}.epoch")
+        if validation is not None:
+            validation = _check_data(*validation, f"{self._name}.epoch (validation)")
+        self.ctx.epochs = max(self.ctx.epochs, self.epochs_done + 1)
+        with self._lending():
+            return self._epoch(X, y, validation, _batches(len(X), self.batch_size))
+
+    def run(self, X, y, *, epochs: int, validation: tuple | None = None,
+            resume: bool = False) -> list[dict]:
+        """Train until ``epochs`` epochs are complete (or a callback stops); as :func:`fit`.
+
+        Returns the history. Calls the callbacks' ``on_train_begin`` and
+        ``on_train_end``; restores the model's mode and generators when done.
+        """
+        name = self._name
+        X, y = _check_data(X, y, name)
+        epochs = int(epochs)
+        if epochs < 0:
+            raise GradkitError(f"{name}: need epochs >= 0 and batch_size >= 1, got {epochs} and "
+                               f"{self.batch_size}")
+        if resume and self.checkpoint_dir is None:
+            raise GradkitError(f"{name}: resume=True needs checkpoint_dir")
+        if validation is not None:
+            validation = _check_data(*validation, f"{name} (validation)")
+        batches = _batches(len(X), self.batch_size)
+        ctx, model = self.ctx, self.model
+        ctx.epochs, ctx.steps_per_epoch = epochs, len(batches)
+        if resume and self.restore():
+            ctx.step = self.epochs_done * len(batches)
+        was_training = model.training
+        try:
+            with self._lending():
+                for f in self._hooks["on_train_begin"]:
+                    f(ctx)
+                while self.epochs_done < epochs and not self.stopped:
+                    self._epoch(X, y, validation, batches)
+                _write_back(model, ctx.params)
+                model.train(was_training)
+                for f in self._hooks["on_train_end"]:
+                    f(ctx)
+            return ctx.history
+        finally:
+            _write_back(model, ctx.params)
+            model.zero_grad()
+            model.train(was_training)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _lending(self):
+        # One generator for shuffling and dropout: one state to checkpoint.
+        if self._lent:
+            yield
+            return
+        stochastic = [m for m in self.model.modules() if getattr(m, "stochastic", False)]
+        saved = [m.rng for m in stochastic]
+        for m in stochastic:
+            m.rng = self.rng
+        self._lent += 1
+        try:
+            yield
+        finally:
+            self._lent -= 1
+            for m, r in zip(stochastic, saved):
+                m.rng = r
+
+    def _forward(self, xb, yb):
+        # The PyTorch way on the model's own Tensors (measured faster than gk.vjp over
+        # functional_call: no per-step boundary work on the parameter dict). The loss is
+        # checked between the forward and the backward pass: no derivative rule ever runs
+        # on a NaN batch.
+        for p in self._plist:
+            p.grad = None
+        with enable_grad():
+            out = self.model(xb)
+            loss = self.loss_fn(out, yb)
+
+        def pullback(ct):
+            if type(loss) is not Tensor or not loss.requires_grad:
+                raise GradkitError(f"{self._name}: the loss does not depend on the model's "
+                                   f"parameters")
+            loss.backward(ct)
+            return ({name: raw(p.grad) for name, p in zip(self._names, self._plist)},)
+
+        return raw(loss), pullback, raw(out)
+
+    def _step(self, xb, yb, position: tuple[int, int] | None = None):
+        """One step; returns the loss and the model's output. ``position``: (i, of n)."""
+        loss_value, pullback, out = self._forward(xb, yb)
+        if np.size(loss_value) != 1:
+            raise GradkitError(f"{self._name}: loss_fn must return a scalar, got shape "
+                               f"{np.shape(loss_value)} (use reduction='mean')")
+        loss = float(loss_value)
+        if not math.isfinite(loss):
+            raise NaNError(self._nonfinite_message(loss, position))
+        ctx, names, plist = self.ctx, self._names, self._plist
+        (grads,) = pullback(np.ones_like(loss_value))
+        params, ctx.opt_state = self.optimizer.update(grads, ctx.opt_state, ctx.params)
+        for name, p in zip(names, plist):
+            p.data = params[name]  # cast to the parameter's dtype
+        ctx.params = {name: p.data for name, p in zip(names, plist)}
+        ctx.step += 1
+        return loss, out
+
+    def _nonfinite_message(self, loss: float, position: tuple[int, int] | None) -> str:
+        ctx = self.ctx
+        if position is None:
+            return (f"{self._name}.step: the training loss is {loss} at step {ctx.step + 1}; "
+                    f"the parameters are unchanged")
+        epoch = ctx.epoch
+        i, n = position
+        return (f"{self._name}: the training loss is {loss} at epoch {epoch}, step {i} of {n} "
+                f"(step {ctx.step + 1} overall); the model keeps "
+                + (f"the parameters of epoch {epoch - 1}" if epoch > 1 else
+                   "its initial parameters")
+                + (" and its checkpoint is untouched" if self.checkpoint_dir else ""))
+
+    def _epoch(self, X, y, validation, batches: list[slice]) -> dict:
+        ctx, model, metric = self.ctx, self.model, self.metric
+        before = (ctx.params, ctx.opt_state, self.rng.bit_generator.state, ctx.step,
+                  len(ctx.history), self.epochs_done, self.stopped, _buffers(model))
+        epoch = self.epochs_done + 1
+        try:
+            ctx.epoch, ctx.logs = epoch, {}
+            ctx.steps_per_epoch = len(batches)
+            for f in self._hooks["on_epoch_begin"]:
+                f(ctx)
+            order = self.rng.permutation(len(X)) if self.shuffle else None
+            model.train()
+            bar = _progress(self.progress, len(batches), f"epoch {epoch}/{ctx.epochs}")
+            total_loss = total_metric = 0.0
+            seen = 0
+            step_hooks = self._hooks["on_step_end"]
+            try:
+                for i, sl in enumerate(batches, start=1):
+                    idx = order[sl] if self.shuffle else sl
+                    xb, yb = X[idx], y[idx]
+                    loss, out = self._step(xb, yb, (i, len(batches)))
+                    k = len(xb)
+                    seen += k
+                    total_loss += loss * k
+                    ctx.logs["loss"] = total_loss / seen
+                    if metric is not None:
+                        total_metric += float(metric(np.asarray(out), yb)) * k
+                        ctx.logs["metric"] = total_metric / seen
+                    for f in step_hooks:
+                        f(ctx)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(_fmt(ctx.logs), refresh=False)
+                if validation is not None:
+                    val = evaluate(model, self.loss_fn, *validation, batch_size=self.batch_size,
+                                   metric=metric)
+                    ctx.logs.update({f"val_{k}": v for k, v in val.items()})
+                    if bar is not None:
+                        bar.set_postfix(_fmt(ctx.logs))
+            finally:
+                if bar is not None:
+                    bar.close()
+            if self.progress and bar is None:
+                shown = ", ".join(f"{k} {v}" for k, v in _fmt(ctx.logs).items())
+                print(f"epoch {epoch}/{ctx.epochs}: {shown}", file=sys.stderr)
+            ctx.history.append({"epoch": epoch, **ctx.logs})
+            for f in self._hooks["on_epoch_end"]:
+                f(ctx)
+            self.stopped = bool(ctx.stop)
+            self.epochs_done = epoch
+            if self.checkpoint_dir is not None:
+                ckpt.save_training_state(
+                    self.checkpoint_dir, model=model, params=ctx.params,
+                    opt_state=ctx.opt_state, rng=self.rng, epoch=epoch, step=ctx.step,
+                    history=ctx.history, seed=self.seed, batch_size=self.batch_size,
+                    stopped=self.stopped, callbacks=self.callbacks)
+        except BaseException:
+            # Back to the end of the last completed epoch (BatchNorm's running statistics
+            # included), matching the last checkpoint.
+            (ctx.params, ctx.opt_state, self.rng.bit_generator.state, ctx.step, n_history,
+             self.epochs_done, self.stopped, buffers) = before
+            del ctx.history[n_history:]
+            model.load_state_dict(buffers, strict=False)
+            _write_back(model, ctx.params)
+            for p in self._plist:
+                p.grad = None
+            raise
+        return ctx.history[-1]
+
+
 def fit(model: Module, loss_fn: Callable, optimizer, X, y, *, epochs: int, batch_size: int,
         seed: int, validation: tuple | None = None, callbacks: Sequence = (),
         checkpoint_dir=None, resume: bool = False, metric: Callable | None = None,
@@ -332,136 +650,13 @@ def fit(model: Module, loss_fn: Callable, optimizer, X, y, *, epochs: int, batch
     if resume and checkpoint_dir is None:
         raise GradkitError("fit: resume=True needs checkpoint_dir")
     if validation is not None:
-        Xv, yv = _check_data(*validation, "fit (validation)")
-    n = len(X)
-    batches = _batches(n, batch_size)
-    rng = np.random.default_rng(seed)
-    names = [name for name, _ in model.named_parameters()]
-    params = {name: np.array(p.data, copy=True) for name, p in model.named_parameters()}
-    opt_state = optimizer.init(params)
-    hooks = _hooks(callbacks)
-    ctx = FitContext(model, params, opt_state, epochs, len(batches))
-    start_epoch, stopped = 0, False
-    if resume:
-        loaded = _load(checkpoint_dir, model, names, opt_state, seed, batch_size, callbacks)
-        if loaded is not None:
-            params, opt_state, rng_state, history, start_epoch, stopped = loaded
-            rng.bit_generator.state = rng_state
-            ctx.params, ctx.opt_state, ctx.history = params, opt_state, history
-            ctx.step = start_epoch * len(batches)
-    good_params, good_buffers = params, _buffers(model)
-
-    plist = [p for _, p in model.named_parameters()]
-
-    def forward(xb, yb):
-        # The PyTorch way on the model's own Tensors (measured faster than gk.vjp over
-        # functional_call: no per-step boundary work on the parameter dict). The loss is
-        # checked between the forward and the backward pass: no derivative rule ever runs
-        # on a NaN batch.
-        for p in plist:
-            p.grad = None
-        with enable_grad():
-            out = model(xb)
-            loss = loss_fn(out, yb)
-
-        def pullback(ct):
-            if type(loss) is not Tensor or not loss.requires_grad:
-                raise GradkitError("fit: the loss does not depend on the model's parameters")
-            loss.backward(ct)
-            return ({name: raw(p.grad) for name, p in zip(names, plist)},)
-
-        return raw(loss), pullback, raw(out)
-
-    stochastic = [m for m in model.modules() if getattr(m, "stochastic", False)]
-    saved_rngs = [m.rng for m in stochastic]
-    was_training = model.training
-    for m in stochastic:
-        m.rng = rng  # one generator for shuffling and dropout: one state to checkpoint
-    try:
-        for f in hooks["on_train_begin"]:
-            f(ctx)
-        for epoch in range(start_epoch + 1, epochs + 1):
-            if stopped:
-                break
-            ctx.epoch, ctx.logs = epoch, {}
-            for f in hooks["on_epoch_begin"]:
-                f(ctx)
-            order = rng.permutation(n) if shuffle else None
-            model.train()
-            bar = _progress(progress, len(batches), f"epoch {epoch}/{epochs}")
-            total_loss = total_metric = 0.0
-            seen = 0
-            try:
-                for i, sl in enumerate(batches, start=1):
-                    idx = order[sl] if shuffle else sl
-                    xb, yb = X[idx], y[idx]
-                    loss_value, pullback, out = forward(xb, yb)
-                    if np.size(loss_value) != 1:
-                        raise GradkitError(f"fit: loss_fn must return a scalar, got shape "
-                                           f"{np.shape(loss_value)} (use reduction='mean')")
-                    loss = float(loss_value)
-                    if not math.isfinite(loss):
-                        raise NaNError(
-                            f"fit: the training loss is {loss} at epoch {epoch}, step {i} of "
-                            f"{len(batches)} (step {ctx.step + 1} overall); the model keeps "
-                            + (f"the parameters of epoch {epoch - 1}" if epoch > 1 else
-                               "its initial parameters")
-                            + (" and its checkpoint is untouched" if checkpoint_dir else ""))
-                    (grads,) = pullback(np.ones_like(loss_value))
-                    params, opt_state = optimizer.update(grads, opt_state, params)
-                    for name, p in zip(names, plist):
-                        p.data = params[name]  # cast to the parameter's dtype
-                    params = {name: p.data for name, p in zip(names, plist)}
-                    k = len(xb)
-                    seen += k
-                    total_loss += loss * k
-                    ctx.step += 1
-                    ctx.params, ctx.opt_state = params, opt_state
-                    ctx.logs["loss"] = total_loss / seen
-                    if metric is not None:
-                        total_metric += float(metric(np.asarray(out), yb)) * k
-                        ctx.logs["metric"] = total_metric / seen
-                    for f in hooks["on_step_end"]:
-                        f(ctx)
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(_fmt(ctx.logs), refresh=False)
-                if validation is not None:
-                    val = evaluate(model, loss_fn, Xv, yv, batch_size=batch_size,
-                                   metric=metric)
-                    ctx.logs.update({f"val_{k}": v for k, v in val.items()})
-                    if bar is not None:
-                        bar.set_postfix(_fmt(ctx.logs))
-            finally:
-                if bar is not None:
-                    bar.close()
-            if progress and bar is None:
-                shown = ", ".join(f"{k} {v}" for k, v in _fmt(ctx.logs).items())
-                print(f"epoch {epoch}/{epochs}: {shown}", file=sys.stderr)
-            ctx.history.append({"epoch": epoch, **ctx.logs})
-            for f in hooks["on_epoch_end"]:
-                f(ctx)
-            stopped = bool(ctx.stop)
-            if checkpoint_dir is not None:
-                _save(checkpoint_dir, model, params, opt_state, rng, ctx, seed, batch_size,
-                      stopped, callbacks)
-            good_params, good_buffers = params, _buffers(model)
-        _write_back(model, good_params)
-        model.train(was_training)
-        for f in hooks["on_train_end"]:
-            f(ctx)
-        return ctx.history
-    except BaseException:
-        # Leave the model as it was at the end of the last completed epoch (BatchNorm's
-        # running statistics included), matching the last checkpoint.
-        model.load_state_dict(good_buffers, strict=False)
-        raise
-    finally:
-        _write_back(model, good_params)
-        model.zero_grad()
-        model.train(was_training)
-        for m, r in zip(stochastic, saved_rngs):
-            m.rng = r
+        _check_data(*validation, "fit (validation)")
+    _hooks(callbacks, "fit")  # the same error as before the Trainer existed, named fit
+    trainer = Trainer(model, loss_fn, optimizer, batch_size=batch_size, seed=seed,
+                      metric=metric, callbacks=callbacks, checkpoint_dir=checkpoint_dir,
+                      shuffle=shuffle, progress=progress)
+    trainer._name = "fit"
+    return trainer.run(X, y, epochs=epochs, validation=validation, resume=resume)
 
 
 def _buffers(model: Module) -> dict:
@@ -471,52 +666,3 @@ def _buffers(model: Module) -> dict:
 def _write_back(model: Module, params: dict) -> None:
     for name, p in model.named_parameters():
         p.data = params[name]
-
-
-# -- checkpoints --------------------------------------------------------------------------------
-
-
-def _save(directory, model, params, opt_state, rng, ctx, seed, batch_size, stopped,
-          callbacks) -> None:
-    spec, leaves = ckpt.tree_to_spec(opt_state)
-    arrays = {f"params/{k}": v for k, v in params.items()}
-    arrays.update({f"opt/{i}": leaf for i, leaf in enumerate(leaves)})
-    arrays.update({f"buffers/{k}": v for k, v in model.named_buffers()})
-    states = [cb.state_dict() if hasattr(cb, "state_dict") else None for cb in callbacks]
-    meta = {
-        "epoch": ctx.epoch, "step": ctx.step, "seed": int(seed), "batch_size": batch_size,
-        "stopped": stopped, "history": ctx.history, "rng": rng.bit_generator.state,
-        "params": list(params), "opt_state": spec, "callbacks": states,
-    }
-    ckpt.save_checkpoint(Path(directory), arrays, meta)
-
-
-def _load(directory, model, names, fresh_opt_state, seed, batch_size, callbacks):
-    found = ckpt.load_checkpoint(Path(directory))
-    if found is None:
-        return None
-    arrays, meta = found
-    where = f"fit(resume=True) from {directory}"
-    if meta.get("seed") != int(seed) or meta.get("batch_size") != batch_size:
-        raise GradkitError(f"{where}: the checkpoint was made with seed={meta.get('seed')}, "
-                           f"batch_size={meta.get('batch_size')}; resuming with seed={seed}, "
-                           f"batch_size={batch_size} would not reproduce the run")
-    if meta["params"] != names:
-        raise GradkitError(f"{where}: the checkpoint has parameters {meta['params']}, the "
-                           f"model has {names}")
-    params = {k: arrays[f"params/{k}"] for k in names}
-    model.load_state_dict(params, strict=False)  # checks shapes
-    buffers = {k[len("buffers/"):]: v for k, v in arrays.items() if k.startswith("buffers/")}
-    if buffers:
-        model.load_state_dict(buffers, strict=False)
-    spec = meta["opt_state"]
-    leaves = [arrays[f"opt/{i}"] for i in range(sum(k.startswith("opt/") for k in arrays))]
-    opt_state = ckpt.tree_from_spec(spec, leaves)
-    if tree_flatten(opt_state)[1] != tree_flatten(fresh_opt_state)[1]:
-        raise GradkitError(f"{where}: the checkpointed optimiser state does not have the "
-                           f"structure of this optimiser's state (a different optimiser?)")
-    for cb, state in zip(callbacks, meta.get("callbacks") or []):
-        if state is not None and hasattr(cb, "load_state_dict"):
-            cb.load_state_dict(state)
-    return (params, opt_state, meta["rng"], meta["history"], int(meta["epoch"]),
-            bool(meta["stopped"]))
