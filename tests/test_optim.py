@@ -22,12 +22,16 @@ from gradkit.optim import (
     AdamW,
     LineSearchError,
     RMSprop,
+    chain,
     clip_by_global_norm,
     clip_by_value,
+    clip_norm,
+    clip_value,
     cosine,
     exponential_decay,
     global_norm,
     inverse_time,
+    project,
     project_box,
     project_nonnegative,
     project_simplex,
@@ -848,3 +852,201 @@ def test_lbfgs_errors():
         opt.minimize(lambda x: (0.0, [x]), onp.zeros(2), jac=True)
     with pytest.raises(gk.GradkitError, match="jac must be None, True or a callable"):
         opt.minimize(rosen_gk, X0, jac="2-point")
+
+
+# -- 0-d parameters (issue 9) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [onp.float64, onp.float32])
+@pytest.mark.parametrize("opt", [*ALL_FIRST_ORDER, Adam(0.1, clip_norm=0.5),
+                                 SGD(0.1, clip_value=0.1),
+                                 SGD(0.1, project=project_nonnegative),
+                                 SGD(0.1, project=lambda p: project_box(p, lo=-0.5, hi=0.5)),
+                                 LBFGS()], ids=repr)
+def test_zero_d_parameters_stay_zero_d_arrays(opt, dtype):
+    params = {"b": onp.zeros((), dtype), "w": onp.ones(2, dtype)}
+
+    def value_and_grad(p):
+        b, w = p["b"], p["w"]
+        return float((b - 3.0) ** 2 + ((w - 2.0) ** 2).sum()), {"b": 2 * (b - 3.0),
+                                                                "w": 2 * (w - 2.0)}
+
+    state = opt.init(params)
+    for _ in range(2):
+        if isinstance(opt, LBFGS):
+            params, state = opt.update(None, state, params, value_and_grad=value_and_grad)
+        else:
+            params, state = opt.update(value_and_grad(params)[1], state, params)
+        for tree in (params, *(v for k, v in state.items() if k != "step")):
+            if isinstance(tree, dict):
+                assert type(tree["b"]) is onp.ndarray and tree["b"].shape == ()
+                assert tree["b"].dtype == dtype
+    assert params["b"] != 0
+    if isinstance(opt, LBFGS):
+        res = opt.minimize(lambda p: value_and_grad(p), params, jac=True)
+        assert type(res.x["b"]) is onp.ndarray and res.x["b"].shape == ()
+        assert res.x["b"].dtype == dtype
+
+
+def test_zero_d_leaves_stay_zero_d_in_clipping_and_projections():
+    for out in (clip_by_global_norm(onp.array(3.0, onp.float32), 1.0),
+                clip_by_value(onp.array(3.0, onp.float32), 1.0),
+                project_box(onp.array(3.0, onp.float32), 0.0, 1.0),
+                project_nonnegative(onp.array(-3.0, onp.float32))):
+        assert type(out) is onp.ndarray and out.shape == () and out.dtype == onp.float32
+
+
+def test_zero_d_parameters_through_bind():
+    b = gk.tensor(onp.zeros(()), requires_grad=True)
+    opt = Adam(0.1).bind([b])
+    ((b - 1.0) ** 2).backward()
+    opt.step()
+    assert type(b.data) is onp.ndarray and b.data.shape == () and float(b.data) > 0
+
+
+# -- the closure-optimiser protocol (issue 9) -----------------------------------------------------
+
+
+def test_lbfgs_is_a_closure_optimizer_and_step_with_closure_matches_bind(rng):
+    from gradkit.optim import ClosureOptimizer, Optimizer
+
+    assert isinstance(LBFGS(), ClosureOptimizer) and not isinstance(LBFGS(), Optimizer)
+    assert LBFGS.needs_closure and not SGD.needs_closure       # the old flag still reads
+    x, y = linear_regression(rng)
+    vg = gk.value_and_grad(lambda p: gnp.mean((x @ p[0] + p[1] - y) ** 2))
+    params, opt = [onp.zeros(3), onp.zeros(1)], LBFGS()
+    state = opt.init(params)
+    w = gk.tensor(onp.zeros(3), requires_grad=True)
+    b = gk.tensor(onp.zeros(1), requires_grad=True)
+    bound = opt.bind([w, b])
+
+    def closure():
+        loss = gnp.mean((x @ w + b - y) ** 2)
+        loss.backward()
+        return loss
+
+    for _ in range(4):
+        value, params, state = opt.step_with_closure(vg, state, params)
+        assert bound.step(closure) == value
+        assert onp.array_equal(w.numpy(), params[0]) and onp.array_equal(b.numpy(), params[1])
+    for a, c in zip(tree_flatten(state)[0], tree_flatten(bound.state)[0]):
+        assert onp.array_equal(a, c)
+
+
+def test_a_user_closure_optimizer_works_through_bind():
+    from gradkit.optim import ClosureOptimizer
+
+    class Backtracking(ClosureOptimizer):
+        """Gradient descent halving the step until the loss decreases: needs f values."""
+
+        def init(self, params):
+            return {"step": onp.asarray(0)}
+
+        def update(self, grads, state, params, *, value_and_grad=None, value=None):
+            lr = 1.0
+            while lr > 1e-12 and value_and_grad(params - lr * grads)[0] >= value:
+                lr /= 2
+            return params - lr * grads, {"step": state["step"] + 1}
+
+    w = gk.tensor(onp.array([3.0, -1.0]), requires_grad=True)
+    opt = Backtracking().bind(w)         # one tensor: params are one array
+    calls = []
+
+    def closure():
+        calls.append(1)
+        loss = ((w - 1.0) ** 2).sum()
+        loss.backward()
+        return loss
+
+    first = opt.step(closure)
+    assert first == pytest.approx(4.0 + 4.0) and len(calls) >= 2
+    for _ in range(30):
+        opt.step(closure)
+    assert onp.allclose(w.numpy(), 1.0) and int(opt.state["step"]) == 31
+    with pytest.raises(gk.GradkitError, match="Backtracking needs a closure"):
+        opt.step()
+
+
+# -- chain: clipping and projection as transforms (issue 9) -------------------------------------
+
+
+CHAIN_CASES = [
+    (lambda: SGD(0.1, momentum=0.9, clip_norm=0.5),
+     lambda: chain(clip_norm(0.5), SGD(0.1, momentum=0.9))),
+    (lambda: Adam(cosine(1e-1, 10), clip_norm=0.5, clip_value=0.1, project=project_nonnegative),
+     lambda: chain(clip_value(0.1), clip_norm(0.5), Adam(cosine(1e-1, 10)),
+                   project(project_nonnegative))),
+    (lambda: RMSprop(0.05, centered=True, clip_value=0.2),
+     lambda: chain(clip_value(0.2), RMSprop(0.05, centered=True))),
+    (lambda: AdamW(0.1, project=lambda p: project_box(p, lo=-0.3, hi=0.3)),
+     lambda: chain(AdamW(0.1), project(lambda p: project_box(p, lo=-0.3, hi=0.3)))),
+]
+
+
+@pytest.mark.parametrize("dtype", [onp.float64, onp.float32])
+@pytest.mark.parametrize("case", range(len(CHAIN_CASES)))
+def test_constructor_flags_equal_the_chain(rng, case, dtype):
+    flags, chained = (make() for make in CHAIN_CASES[case])
+    params = {"w": rng.standard_normal((3, 2)).astype(dtype), "b": onp.array(0.5, dtype)}
+    p1, s1 = params, flags.init(params)
+    p2, s2 = params, chained.init(params)
+    for _ in range(6):
+        grads = {"w": 3 * rng.standard_normal((3, 2)), "b": onp.array(-2.0)}  # float64 grads
+        p1, s1 = flags.update(grads, s1, p1)
+        p2, s2 = chained.update(grads, s2, p2)
+    assert tree_flatten(s1)[1] == tree_flatten(s2)[1]
+    for a, c in zip(tree_flatten((p1, s1))[0], tree_flatten((p2, s2))[0]):
+        assert type(a) is type(c) is onp.ndarray and a.dtype == c.dtype
+        assert onp.array_equal(a, c)
+    assert not onp.array_equal(p1["w"], params["w"])
+
+
+def test_chain_binds_like_an_optimiser():
+    a = gk.tensor(onp.array([3.0, -4.0]), requires_grad=True)
+    b = gk.tensor(onp.array([3.0, -4.0]), requires_grad=True)
+    for t, opt in ((a, SGD(0.5, clip_norm=1.0)), (b, chain(clip_norm(1.0), SGD(0.5)))):
+        bound = opt.bind([t])
+        for _ in range(3):
+            (t * t).sum().backward()
+            bound.step()
+            bound.zero_grad()
+    assert onp.array_equal(a.numpy(), b.numpy())
+    # clipped to norm 1: each step moves by 0.5 along -x / |x|
+    assert onp.allclose(a.numpy(), onp.array([3.0, -4.0]) * (1 - 1.5 / 5))
+
+
+def test_nested_chains_flatten_and_repr():
+    opt = chain(clip_value(1.0), chain(clip_norm(2.0), SGD(0.1)), project(project_nonnegative))
+    assert repr(opt) == "chain(clip_value(1.0), clip_norm(2.0), SGD(lr=0.1, momentum=0.0, " \
+                        "nesterov=False, weight_decay=0.0), project(project_nonnegative))"
+    x, _ = opt.update(onp.array([5.0, -5.0]), opt.init(onp.zeros(2)), onp.zeros(2))
+    assert onp.allclose(x, [0.0, 0.1])
+
+
+def test_chain_errors():
+    with pytest.raises(gk.GradkitError, match="exactly one optimiser, got 0"):
+        chain(clip_norm(1.0))
+    with pytest.raises(gk.GradkitError, match="exactly one optimiser, got 2"):
+        chain(SGD(), Adam())
+    with pytest.raises(gk.GradkitError, match="must come before the optimiser"):
+        chain(SGD(), clip_norm(1.0))
+    with pytest.raises(gk.GradkitError, match="must come after the optimiser"):
+        chain(project(project_nonnegative), SGD())
+    with pytest.raises(gk.GradkitError, match="LBFGS evaluates the loss itself"):
+        chain(clip_norm(1.0), LBFGS())
+    with pytest.raises(gk.GradkitError, match="stage 0 is"):
+        chain(project_nonnegative, SGD())
+    with pytest.raises(gk.GradkitError, match="clip_norm: max_norm"):
+        clip_norm(0.0)
+    with pytest.raises(gk.GradkitError, match="clip_value: max_value"):
+        clip_value(-1.0)
+    with pytest.raises(gk.GradkitError, match="project: the projection must be a callable"):
+        project(3)
+    t = clip_norm(1.0)
+    with pytest.raises(gk.NaNError, match="clip_norm.update: the gradient is not finite"):
+        t.update(onp.array([onp.nan, 1.0]), {}, onp.zeros(2))
+    with pytest.raises(gk.GradkitError, match="grads leaf 0 has shape"):
+        t.update(onp.ones(3), {}, onp.zeros(2))
+    with pytest.raises(gk.GradkitError, match="project returned shape"):
+        chain(SGD(), project(lambda p: p[:1])).update(onp.ones(2), SGD().init(onp.zeros(2)),
+                                                     onp.zeros(2))

@@ -13,8 +13,13 @@ parameters::
 * First-order: :class:`SGD` (momentum, Nesterov, weight decay), :class:`Adam`,
   :class:`AdamW`, :class:`RMSprop`, :class:`Adagrad`, each with ``clip_norm=``,
   ``clip_value=`` and ``project=`` options.
+* Transforms composed around an optimiser: ``chain(clip_norm(1.0), Adam(1e-3),
+  project(project_nonnegative))`` (:func:`chain`, :func:`clip_value`, :func:`clip_norm`,
+  :func:`project`); the options above are shorthands for the same chain.
 * :class:`LBFGS` with a strong-Wolfe line search (:func:`strong_wolfe`):
-  ``LBFGS().minimize(fun, x0)`` or one ``update`` at a time with ``value_and_grad=``.
+  ``LBFGS().minimize(fun, x0)`` or one ``update`` at a time with ``value_and_grad=``. It
+  is a :class:`ClosureOptimizer`: it evaluates the loss itself, so its bound ``step``
+  takes a closure (``step_with_closure(value_and_grad, state, params)`` functionally).
 * Schedules: :func:`step_decay`, :func:`exponential_decay`, :func:`inverse_time`,
   :func:`cosine`, :func:`warmup`.
 * Clipping: :func:`global_norm`, :func:`clip_by_global_norm`, :func:`clip_by_value`.
@@ -35,7 +40,8 @@ Examples
 True
 """
 
-from .base import BoundOptimizer, Optimizer
+from .base import BoundOptimizer, ClosureOptimizer, Optimizer, Transform
+from .chain import Chain, chain, clip_norm, clip_value, project
 from .clip import clip_by_global_norm, clip_by_value, global_norm
 from .first_order import SGD, Adagrad, Adam, AdamW, RMSprop
 from .lbfgs import LBFGS, LineSearchError, LineSearchResult, OptimizeResult, strong_wolfe
@@ -43,7 +49,8 @@ from .projections import project_box, project_nonnegative, project_simplex
 from .schedules import Schedule, cosine, exponential_decay, inverse_time, step_decay, warmup
 
 __all__ = [
-    "Optimizer", "BoundOptimizer",
+    "Optimizer", "ClosureOptimizer", "BoundOptimizer",
+    "Transform", "Chain", "chain", "clip_value", "clip_norm", "project",
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
     "LBFGS", "OptimizeResult", "LineSearchResult", "LineSearchError", "strong_wolfe",
     "Schedule", "step_decay", "exponential_decay", "inverse_time", "cosine", "warmup",

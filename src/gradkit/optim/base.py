@@ -35,7 +35,8 @@ from ..graph import Tensor, raw
 from ..tree import tree_flatten, tree_unflatten
 from .clip import _clip_leaves_by_norm, _clip_leaves_by_value
 
-__all__ = ["Optimizer", "BoundOptimizer", "PyTree", "LearningRate"]
+__all__ = ["Optimizer", "ClosureOptimizer", "BoundOptimizer", "Transform", "PyTree",
+           "LearningRate"]
 
 PyTree = Any
 LearningRate = float | Callable[[int], float]
@@ -172,6 +173,96 @@ def check_projected(projected, treedef, p_leaves: list, owner: str) -> list:
     return out
 
 
+# -- transforms: the stateless stages around an optimiser's update ------------------------
+
+
+class Transform:
+    """A stateless stage of an optimiser chain (see :func:`gradkit.optim.chain`).
+
+    It follows the optimiser protocol: ``init(params)`` gives its state (always ``{}``)
+    and ``update(tree, state, params)`` returns the transformed tree and the state,
+    ``params`` being the parameters before the step. ``stage`` says where it goes:
+    ``"grads"`` transforms (clipping) map the gradients before the optimiser's update,
+    ``"params"`` transforms (projection) map the new parameters after it.
+
+    Made by :func:`~gradkit.optim.clip_value`, :func:`~gradkit.optim.clip_norm` and
+    :func:`~gradkit.optim.project`; the optimisers' ``clip_value=``, ``clip_norm=`` and
+    ``project=`` arguments build the same transforms.
+    """
+
+    stage = "grads"
+    name = "transform"
+
+    def init(self, params: PyTree) -> dict:
+        """The state: ``{}`` (transforms keep none)."""
+        float_leaves(params, f"{self.name}.init")
+        return {}
+
+    def update(self, tree: PyTree, state: dict, params: PyTree) -> tuple[PyTree, dict]:
+        """The transformed gradients (or new parameters), with the state unchanged."""
+        owner = f"{self.name}.update"
+        p_leaves, treedef = float_leaves(params, owner)
+        if self.stage == "params":
+            return tree_unflatten(treedef, self.apply_params(tree, treedef, p_leaves,
+                                                             owner)), state
+        g_leaves = grad_leaves(tree, params, p_leaves, treedef, owner, None)
+        if not all(xp.isfinite(g).all() for g in g_leaves):
+            raise NaNError(f"{owner}: the gradient is not finite (NaN or inf); there is "
+                           f"nothing to clip")
+        return tree_unflatten(treedef, self.apply_grads(g_leaves)), state
+
+    def apply_grads(self, leaves: list) -> list:
+        """Gradient leaves (in the parameters' dtypes) to transformed leaves."""
+        raise NotImplementedError
+
+    def apply_params(self, new_params: PyTree, treedef, p_leaves: list, owner: str) -> list:
+        """New parameters to the leaves of the transformed ones."""
+        raise NotImplementedError
+
+
+class _ClipValue(Transform):
+    name = "clip_value"
+
+    def __init__(self, max_value: float):
+        self.max_value = check_number(max_value, "max_value", self.name, low_open=True)
+
+    def apply_grads(self, leaves: list) -> list:
+        return _clip_leaves_by_value(leaves, self.max_value)
+
+    def __repr__(self) -> str:
+        return f"clip_value({self.max_value!r})"
+
+
+class _ClipNorm(Transform):
+    name = "clip_norm"
+
+    def __init__(self, max_norm: float):
+        self.max_norm = check_number(max_norm, "max_norm", self.name, low_open=True)
+
+    def apply_grads(self, leaves: list) -> list:
+        return _clip_leaves_by_norm(leaves, self.max_norm)
+
+    def __repr__(self) -> str:
+        return f"clip_norm({self.max_norm!r})"
+
+
+class _Project(Transform):
+    stage = "params"
+    name = "project"
+
+    def __init__(self, fn: Callable[[PyTree], PyTree]):
+        if not callable(fn):
+            raise GradkitError(f"project: the projection must be a callable params -> params, "
+                               f"got {fn!r}")
+        self.fn = fn
+
+    def apply_params(self, new_params, treedef, p_leaves: list, owner: str) -> list:
+        return check_projected(self.fn(new_params), treedef, p_leaves, owner)
+
+    def __repr__(self) -> str:
+        return f"project({getattr(self.fn, '__name__', None) or repr(self.fn)})"
+
+
 # -- the protocol ---------------------------------------------------------------------------
 
 
@@ -200,6 +291,7 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    needs_closure = False
 
     def __init__(self, lr: LearningRate, *, clip_norm: float | None = None,
                  clip_value: float | None = None,
@@ -214,6 +306,12 @@ class Optimizer:
             raise GradkitError(f"{name}: project must be a callable params -> params, got "
                                f"{project!r}")
         self.project = project
+        # The flags are shorthands for chain(clip_value(.), clip_norm(.), self, project(.)):
+        # the same transforms, applied inside update so that the state stays this one's.
+        self._before = tuple(t for t in (
+            None if clip_value is None else _ClipValue(self.clip_value),
+            None if clip_norm is None else _ClipNorm(self.clip_norm)) if t is not None)
+        self._after = () if project is None else (_Project(project),)
 
     # -- what subclasses provide ----------------------------------------------------------
     def _slot_init(self, name: str, p):
@@ -305,23 +403,21 @@ class Optimizer:
         p_leaves, treedef = float_leaves(params, owner)
         step, slots = self._read_state(state, treedef, p_leaves, owner)
         g_leaves = grad_leaves(grads, params, p_leaves, treedef, owner, step)
-        if self.clip_value is not None:
-            g_leaves = _clip_leaves_by_value(g_leaves, self.clip_value)
-        if self.clip_norm is not None:
-            g_leaves = _clip_leaves_by_norm(g_leaves, self.clip_norm)
+        for t in self._before:
+            g_leaves = t.apply_grads(g_leaves)
         lr = lr_at(self.lr, step, owner)
         new_p = []
         new_slots: dict = {name: [] for name in self.slots}
         for i, (g, p) in enumerate(zip(g_leaves, p_leaves)):
             mine = {name: slots[name][i] for name in self.slots}
             p_i, s_i = self._leaf_update(g, p, mine, lr, step + 1)
-            new_p.append(p_i.astype(p.dtype, copy=False))
+            # asarray, not astype: arithmetic on a 0-d array gives a NumPy scalar.
+            new_p.append(xp.asarray(p_i, dtype=p.dtype))
             for name in self.slots:
-                new_slots[name].append(s_i[name].astype(p.dtype, copy=False))
+                new_slots[name].append(xp.asarray(s_i[name], dtype=p.dtype))
         out = tree_unflatten(treedef, new_p)
-        if self.project is not None:
-            out = tree_unflatten(treedef, check_projected(self.project(out), treedef, p_leaves,
-                                                          owner))
+        for t in self._after:
+            out = tree_unflatten(treedef, t.apply_params(out, treedef, p_leaves, owner))
         new_state = {"step": xp.asarray(step + 1, dtype=xp.int64)}
         for name in self.slots:
             new_state[name] = tree_unflatten(treedef, new_slots[name])
@@ -364,6 +460,83 @@ class Optimizer:
             if v is not None:
                 parts.append(f"{k}={getattr(v, '__name__', None) or repr(v)}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class ClosureOptimizer:
+    """Base class of the optimisers that evaluate the loss themselves (:class:`LBFGS`).
+
+    A line search needs function values at trial points, not only the gradient at the
+    current parameters, so these optimisers take the function as well. The protocol:
+
+    * ``init(params)`` gives the state, a dict of arrays, as for :class:`Optimizer`;
+    * ``update(grads, state, params, *, value_and_grad, value=None)`` makes one step,
+      calling ``value_and_grad(params) -> (value, grads)`` where it needs to;
+    * ``step_with_closure(value_and_grad, state, params)`` makes one step from the
+      function alone and returns ``(value, params, state)``, ``value`` the loss at the
+      parameters before the step. This is the functional form of PyTorch's
+      ``step(closure)``; the default evaluates ``value_and_grad(params)`` once and calls
+      ``update`` (a subclass may reuse values cached in its state);
+    * ``bind(target)`` gives a :class:`BoundOptimizer` whose ``step(closure)`` turns the
+      closure into ``value_and_grad`` (write the trial parameters into the tensors, clear
+      their gradients, call the closure, read the gradients) and calls
+      ``step_with_closure``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gradkit as gk
+    >>> from gradkit.optim import LBFGS, ClosureOptimizer
+    >>> opt = LBFGS()
+    >>> isinstance(opt, ClosureOptimizer)
+    True
+    >>> vg = gk.value_and_grad(lambda x: ((x - 1.0) ** 2).sum())
+    >>> x = np.zeros(2)
+    >>> value, x, state = opt.step_with_closure(vg, opt.init(x), x)
+    >>> value, int(state["step"])          # the loss before the step
+    (2.0, 1)
+    """
+
+    slots: tuple[str, ...] = ()
+    needs_closure = True       # the flag older code tested; isinstance is the way now
+
+    def init(self, params: PyTree) -> dict:
+        """The initial state for ``params``."""
+        raise NotImplementedError
+
+    def update(self, grads: PyTree | None, state: dict, params: PyTree, *,
+               value_and_grad: Callable[[PyTree], tuple] | None = None,
+               value: float | None = None) -> tuple[PyTree, dict]:
+        """One step; ``value_and_grad`` is called at the points the method needs."""
+        raise NotImplementedError
+
+    def step_with_closure(self, value_and_grad: Callable[[PyTree], tuple], state: dict,
+                          params: PyTree) -> tuple[float, PyTree, dict]:
+        """One step from the function alone: the value at ``params``, new params and state.
+
+        Parameters
+        ----------
+        value_and_grad : callable
+            ``params -> (value, grads)``, e.g. ``gradkit.value_and_grad(loss)``.
+        state : dict
+            From :meth:`init` or the previous step.
+        params : pytree of float arrays
+            The current parameters.
+
+        Returns
+        -------
+        value, params, state
+            The loss at the given parameters (before the step, as PyTorch's
+            ``step(closure)`` returns), the new parameters and the new state.
+        """
+        value, grads = value_and_grad(params)
+        value = float(xp.asarray(raw(value)).reshape(()))
+        new_params, new_state = self.update(grads, state, params,
+                                            value_and_grad=value_and_grad, value=value)
+        return value, new_params, new_state
+
+    def bind(self, target) -> BoundOptimizer:
+        """This optimiser applied in place to tensors: ``step(closure)`` makes one step."""
+        return BoundOptimizer(self, target)
 
 
 # -- the PyTorch-style binding ----------------------------------------------------------------
@@ -448,16 +621,17 @@ class BoundOptimizer:
         ----------
         closure : callable, optional
             Called first with no arguments; it recomputes the loss, calls
-            ``.backward()`` on it and returns it. Required by :class:`LBFGS`, which calls it
-            once per function evaluation of its line search.
+            ``.backward()`` on it and returns it. Required by a :class:`ClosureOptimizer`
+            (:class:`~gradkit.optim.LBFGS`), which calls it once per function evaluation
+            of its line search.
 
         Returns
         -------
         The closure's loss, or None without a closure.
         """
         owner = f"{type(self.optimizer).__name__}.step"
-        if getattr(self.optimizer, "needs_closure", False):
-            return self.optimizer._bound_step(self, closure, owner)
+        if isinstance(self.optimizer, ClosureOptimizer):
+            return self._closure_step(closure, owner)
         loss = closure() if closure is not None else None
         grads, missing = self._grads(owner)
         old_values = self._values()
@@ -467,6 +641,25 @@ class BoundOptimizer:
         self._write(new_params)
         self.state = new_state
         return loss
+
+    def _closure_step(self, closure, owner: str) -> float:
+        """One step of a :class:`ClosureOptimizer`, the closure as its function."""
+        if not callable(closure):
+            raise GradkitError(f"{owner}: {type(self.optimizer).__name__} needs a closure: "
+                               f"step(closure), where closure() recomputes the loss, calls "
+                               f"loss.backward() and returns the loss")
+
+        def value_and_grad(params):
+            self._write(params)
+            self.zero_grad()
+            loss = closure()
+            grads, _ = self._grads(owner)
+            return float(xp.asarray(raw(loss)).reshape(())), grads
+
+        value, new_params, self.state = self.optimizer.step_with_closure(
+            value_and_grad, self.state, self._values())
+        self._write(new_params)
+        return value
 
     def _keep(self, missing: list, old_params, new_params, new_state) -> tuple:
         """Restore the parameters and per-parameter state of tensors without a gradient."""

@@ -52,11 +52,12 @@ def _clip_leaves_by_norm(leaves: list, max_norm: float) -> list:
     if norm <= max_norm:
         return leaves
     factor = max_norm / norm
-    return [a * factor for a in leaves]
+    # asarray: arithmetic on a 0-d array gives a NumPy scalar, and a 0-d leaf stays 0-d.
+    return [xp.asarray(a * factor, dtype=a.dtype) for a in leaves]
 
 
 def _clip_leaves_by_value(leaves: list, max_value: float) -> list:
-    return [xp.clip(a, -max_value, max_value) for a in leaves]
+    return [xp.asarray(xp.clip(a, -max_value, max_value), dtype=a.dtype) for a in leaves]
 
 
 def global_norm(tree) -> float:

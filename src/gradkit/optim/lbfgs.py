@@ -39,6 +39,7 @@ from ..transforms import value_and_grad as _value_and_grad
 from ..tree import tree_unflatten
 from .base import (
     BoundOptimizer,
+    ClosureOptimizer,
     PyTree,
     check_number,
     describe_tree,
@@ -314,7 +315,7 @@ class OptimizeResult:
     message: str
 
 
-class LBFGS:
+class LBFGS(ClosureOptimizer):
     """Limited-memory BFGS with a strong-Wolfe line search.
 
     Three ways to use it: :meth:`minimize` runs to convergence; ``init`` and
@@ -351,9 +352,6 @@ class LBFGS:
     >>> res.success, bool(np.abs(res.x - 1).max() < 1e-8), res.nit < 100
     (True, True, True)
     """
-
-    needs_closure = True
-    slots = ()
 
     def __init__(self, m: int = 10, *, gtol: float = 1e-5, ftol: float = 2.220446049250313e-09,
                  max_iter: int = 15000, max_fev: int = 15000, max_ls: int = 20,
@@ -667,33 +665,38 @@ class LBFGS:
         """
         return BoundOptimizer(self, target)
 
-    def _bound_step(self, bound: BoundOptimizer, closure, owner: str) -> float:
-        if not callable(closure):
-            raise GradkitError(f"{owner}: L-BFGS needs a closure: step(closure), where "
-                               f"closure() recomputes the loss, calls loss.backward() and "
-                               f"returns the loss")
+    def step_with_closure(self, value_and_grad: Callable[[PyTree], tuple], state: dict,
+                          params: PyTree) -> tuple[float, PyTree, dict]:
+        """One iteration from the function alone: ``(value, params, state)``.
 
-        def evaluate(params):
-            bound._write(params)
-            bound.zero_grad()
-            loss = closure()
-            grads, _ = bound._grads(owner)
-            return float(xp.asarray(raw(loss)).reshape(())), grads
+        ``value`` is the loss at the given ``params``, before the iteration. The state
+        caches the value and gradient at the parameters it returned: when ``params`` are
+        those, nothing is evaluated before the line search. ``bind(...).step(closure)``
+        calls this.
 
-        params = bound._values()
-        # The state caches the value and gradient at the parameters it returned: when the
-        # tensors still hold them, nothing is evaluated before the line search.
-        value = self._cached_value(bound.state, params)
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gradkit as gk
+        >>> from gradkit.optim import LBFGS
+        >>> vg = gk.value_and_grad(lambda x: ((x - 2.0) ** 2).sum())
+        >>> opt, x = LBFGS(), np.zeros(1)
+        >>> state = opt.init(x)
+        >>> for _ in range(2):
+        ...     value, x, state = opt.step_with_closure(vg, state, x)
+        >>> value, x, int(state["nfev"])      # value: the loss before the second step
+        (1.0, array([2.]), 3)
+        """
+        value = self._cached_value(state, params)
         grads = None
         if value is None:
-            value, grads = evaluate(params)
-        new_params, state = self.update(grads, bound.state, params, value_and_grad=evaluate,
-                                        value=value)
+            value, grads = value_and_grad(params)
+            value = float(xp.asarray(raw(value)).reshape(()))
+        new_params, new_state = self.update(grads, state, params,
+                                            value_and_grad=value_and_grad, value=value)
         if grads is not None:
-            state["nfev"] = state["nfev"] + 1    # the evaluation before the update
-        bound.state = state
-        bound._write(new_params)
-        return value
+            new_state["nfev"] = new_state["nfev"] + 1    # the evaluation before the update
+        return value, new_params, new_state
 
     def _cached_value(self, state, params) -> float | None:
         leaves, treedef = float_leaves(params, "LBFGS.step")

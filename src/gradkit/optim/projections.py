@@ -80,7 +80,7 @@ def project_box(x, lo=-xp.inf, hi=xp.inf):
         if clipped.shape != a.shape:
             raise GradkitError(f"{owner}: bounds of shapes {lo_i.shape} and {hi_i.shape} do "
                                f"not broadcast to leaf {i} of shape {a.shape}")
-        out.append(clipped.astype(a.dtype, copy=False))
+        out.append(xp.asarray(clipped, dtype=a.dtype))    # a 0-d leaf stays 0-d
     return tree_unflatten(treedef, out)
 
 
@@ -95,7 +95,7 @@ def project_nonnegative(x):
     {'w': array([0., 2.])}
     """
     leaves, treedef = _float_leaves(x, "project_nonnegative")
-    return tree_unflatten(treedef, [xp.maximum(a, 0) for a in leaves])
+    return tree_unflatten(treedef, [xp.asarray(xp.maximum(a, 0), dtype=a.dtype) for a in leaves])
 
 
 def project_simplex(x, s: float = 1.0, axis: int = -1):
