@@ -9,21 +9,17 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gradkit.numpy as gnp
-from primtable import (  # noqa: F401
-    CASES,
+from primtable import (
     Ex,
     axis_arg,
     case,
     distinct,
-    distinct_nonzero,
     dom,
-    eye_like,
     grid,
     nonzero,
     reals,
     reduced_count,
     shape,
-    well_conditioned,
 )
 
 # -- elementwise, one argument -------------------------------------------------------------

@@ -268,8 +268,14 @@ def _cast_to(a, dtype):
 
 
 def _masked(a, where, fill):
-    """``a`` with ``fill`` where the ``where=`` mask is False (NumPy's reduction mask)."""
-    return a if where is True else _where(xp.asarray(raw(where), dtype=bool), a, fill)
+    """``a`` with ``fill`` where the ``where=`` mask is False (NumPy's reduction mask);
+    ``a`` itself when the mask leaves every element in."""
+    if where is True:
+        return a
+    mask = xp.asarray(raw(where), dtype=bool)
+    if mask.shape == _shape(a) and mask.all():
+        return a
+    return _where(mask, a, fill)
 
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO,  # noqa: A001
@@ -355,10 +361,9 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=xp._NoValue
     array([0., 6., 0.])
     """
     refuse_out("prod", out)
-    if dtype is not None or initial is not xp._NoValue or where is not True:
-        from .statistics import _prod_keywords  # where= shadows where() here
-
-        return _prod_keywords(a, axis, dtype, keepdims, initial, where)
+    if dtype is not None or initial is not _NO or where is not True:
+        total = _prod(_masked(_cast_to(a, dtype), where, 1), axis=axis, keepdims=keepdims)
+        return total if initial is _NO else total * initial
     if axis is not None or keepdims:
         return _prod(a, axis=axis, keepdims=keepdims)
     return _prod(a)

@@ -19,6 +19,7 @@ from .backend import xp as _XP
 from .errors import GradkitError
 from .graph import Tensor, op_error, raw
 from .ops import (
+    _cast_to,
     astype,
     broadcast_to,
     concatenate,
@@ -381,9 +382,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
 
 def _cast(v, dtype):
-    if type(v) is Tensor:
-        return v if _dtype(v) == dtype else astype(v, dtype)
-    return xp.asarray(v, dtype=dtype)
+    return _cast_to(v, dtype) if type(v) is Tensor else xp.asarray(v, dtype=dtype)
 
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):

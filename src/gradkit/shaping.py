@@ -20,6 +20,7 @@ from .backend import xp
 from .errors import GradkitError
 from .graph import Tensor, nondifferentiable, raw
 from .ops import (
+    _cast_to,
     astype,
     broadcast_to,
     concatenate,
@@ -72,10 +73,6 @@ def _axis(axis, ndim: int, name: str) -> int:
 def _weak_dtype(x):
     """What ``numpy.result_type`` needs: Python numbers stay weakly typed (NEP 50)."""
     return x if type(x) in _PY_SCALARS else xp.asarray(raw(x)).dtype
-
-
-def _cast(x, dtype):
-    return x if _dtype(x) == dtype else astype(x, dtype)
 
 
 def _gather(pieces, labels_of, arrange):
@@ -134,7 +131,7 @@ def select(condlist, choicelist, default=0):
     out = default
     for cond, choice in zip(conds[::-1], choicelist[::-1]):
         out = where(cond, choice, out)
-    return _cast(out, dtype)
+    return _cast_to(out, dtype)
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):
@@ -171,7 +168,7 @@ def choose(a, choices, out=None, mode="raise"):
         dtype = xp.result_type(*[_weak_dtype(c) for c in choices])
     except TypeError as e:
         raise GradkitError(f"choose: the choices have no common dtype: {e}") from None
-    pieces = [_cast(c if type(c) not in _PY_SCALARS else xp.asarray(c, dtype), dtype)
+    pieces = [_cast_to(c if type(c) not in _PY_SCALARS else xp.asarray(c, dtype), dtype)
               for c in choices]
     try:
         return _gather(pieces, list, lambda labels: xp.choose(raw(a), labels, mode=mode))
@@ -375,7 +372,7 @@ def insert(arr, obj, values, axis=None):
         if _ndim(arr) != 1:
             arr = ravel(arr)
         axis = _ndim(arr) - 1
-    values = _cast(as_array(values), _dtype(arr))  # NumPy casts values to arr's dtype
+    values = _cast_to(as_array(values), _dtype(arr))  # NumPy casts values to arr's dtype
     try:
         return _gather([arr, values], tuple,
                        lambda lab: xp.insert(lab[0], raw(obj), lab[1], axis=axis))
@@ -574,7 +571,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     div = num - 1 if endpoint else num
     dt = xp.result_type(_weak_dtype(start), _weak_dtype(stop), 1.0)
     # NumPy computes everything in dt: the endpoints are cast first.
-    start, stop = (_cast(x, dt) if type(x) is Tensor else xp.asarray(x, dtype=dt)
+    start, stop = (_cast_to(x, dt) if type(x) is Tensor else xp.asarray(x, dtype=dt)
                    for x in (start, stop))
     delta = stop - start
     nd = _ndim(delta)
@@ -596,7 +593,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if dtype is not None:
         if xp.issubdtype(dtype, xp.integer):
             y = floor(y)
-        y = _cast(y, xp.dtype(dtype))
+        y = _cast_to(y, xp.dtype(dtype))
     return (y, step) if retstep else y
 
 
@@ -728,7 +725,7 @@ class _Concatenator:
         if kinds:
             final = xp.result_type(*kinds)
             objs = [xp.array(o, dtype=final, ndmin=ndmin) if type(o) in xp.ScalarType
-                    else _cast(o, final) for o in objs]
+                    else _cast_to(o, final) for o in objs]
         return concatenate(objs, axis=axis)
 
 

@@ -24,6 +24,9 @@ from .backend import xp
 from .errors import GradkitError
 from .graph import CONST, Tensor, defprimitive, raw
 from .ops import (
+    _cast_to,
+    _masked,
+    _reduced_count,
     amax,
     amin,
     astype,
@@ -55,10 +58,6 @@ __all__ = ["cumprod", "median", "quantile", "percentile", "average", "ptp", "nan
            "nanpercentile", "nanprod", "nancumsum", "nancumprod", "cov", "corrcoef"]
 
 _NO_VALUE = xp._NoValue
-
-
-def _cast(a, dtype):
-    return a if dtype is None or _dtype(a) == xp.dtype(dtype) else astype(a, dtype)
 
 
 # -- shifts along one axis, in gradkit ops ----------------------------------------------------
@@ -148,19 +147,10 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None)
     refuse_out("cumprod", out)
     a = as_array(a)
     refuse_complex("cumprod", a)
-    a = _cast(a, dtype)
+    a = _cast_to(a, dtype)
     if axis is None:
         return _cumprod(ravel(a), -1)
     return _cumprod(a, _neg_axes(axis, _ndim(a))[0])
-
-
-def _prod_keywords(a, axis, dtype, keepdims, initial, mask):
-    """``prod`` with NumPy's dtype=, initial= and where= keywords."""
-    a = _cast(a, dtype)
-    if mask is not True:
-        a = where(raw(mask), a, 1)
-    out = prod(a, axis=axis, keepdims=keepdims)
-    return out if initial is _NO_VALUE else out * initial
 
 
 # -- reductions over several axes: the reduced axes merged into the last one ------------------
@@ -533,10 +523,6 @@ def _valid(a, where_mask):
     return valid
 
 
-def _fill(a, valid, value):
-    return a if xp.all(valid) and _shape(a) == xp.shape(valid) else where(valid, a, value)
-
-
 def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
            keepdims: bool = False, initial: Any = _NO_VALUE, where: Any = _NO_VALUE) -> Any:
     """Sum treating NaN as 0, as ``numpy.nansum``; NaN entries get a zero gradient.
@@ -550,8 +536,8 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     refuse_out("nansum", out)
     a = as_array(a)
     refuse_complex("nansum", a)
-    total = sum(_cast(_fill(a, _valid(a, where), 0), dtype), axis=axis, keepdims=keepdims)
-    return total if initial is _NO_VALUE else total + initial
+    return sum(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+               where=_valid(a, where))
 
 
 def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -567,14 +553,8 @@ def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     refuse_out("nanprod", out)
     a = as_array(a)
     refuse_complex("nanprod", a)
-    total = prod(_cast(_fill(a, _valid(a, where), 1), dtype), axis=axis, keepdims=keepdims)
-    return total if initial is _NO_VALUE else total * initial
-
-
-def _counts(a, valid, axis, keepdims):
-    cnt = xp.sum(valid, axis=None if axis is None else _neg_axes(axis, _ndim(a)),
-                 keepdims=keepdims)
-    return cnt
+    return prod(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+                where=_valid(a, where))
 
 
 def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -595,9 +575,9 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
 
 
 def _nanmean(a, valid, axis, dtype, keepdims):
-    a = _cast(a, dtype)
-    total = sum(_fill(a, valid, 0), axis=axis, keepdims=keepdims)
-    cnt = _counts(a, valid, axis, keepdims)
+    a = _cast_to(a, dtype)
+    total = sum(_masked(a, valid, 0), axis=axis, keepdims=keepdims)
+    cnt = _reduced_count(a, axis, keepdims, valid)
     empty = cnt == 0
     dt = _dtype(total)
     avg = total / xp.asarray(xp.where(empty, 1, cnt), dtype=dt if dt.kind == "f" else None)
@@ -632,12 +612,12 @@ def _nanvar(name, a, axis, dtype, out, ddof, keepdims, where_mask, avg, correcti
                                f"simultaneously")
         ddof = correction
     valid = _valid(a, where_mask)
-    a = _cast(a, dtype)
+    a = _cast_to(a, dtype)
     if avg is _NO_VALUE:
-        avg = _nanmean(a, valid, axis, None, True) if xp.all(_counts(a, valid, axis, True)) \
+        avg = _nanmean(a, valid, axis, None, True) if xp.all(_reduced_count(a, axis, True, valid)) \
             else _quiet_nanmean(a, valid, axis)
-    dev = _fill(a - avg, valid, 0)
-    cnt = _counts(a, valid, axis, keepdims)
+    dev = _masked(a - avg, valid, 0)
+    cnt = _reduced_count(a, axis, keepdims, valid)
     dof = cnt - ddof
     bad = dof <= 0
     dt = _dtype(dev)
@@ -681,7 +661,7 @@ def _nan_extremum(name, a, axis, out, keepdims, initial, where_mask, larger):
     inexact = _dtype(a).kind == "f"
     fill = -xp.inf if larger else xp.inf
     if inexact or not xp.all(valid):
-        a = _fill(a, valid, fill)
+        a = _masked(a, valid, fill)
     reduce = amax if larger else amin
     m = reduce(a, axis=axis, keepdims=keepdims)
     if initial is not _NO_VALUE:
@@ -733,7 +713,7 @@ def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> A
     refuse_out("nancumsum", out)
     a = as_array(a)
     refuse_complex("nancumsum", a)
-    return cumsum(_cast(_fill(a, _valid(a, True), 0), dtype), axis=axis)
+    return cumsum(_cast_to(_masked(a, _valid(a, True), 0), dtype), axis=axis)
 
 
 def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
@@ -746,7 +726,7 @@ def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> 
     array([2., 2., 6.])
     """
     a = as_array(a)
-    return cumprod(_fill(a, _valid(a, True), 1), axis=axis, dtype=dtype, out=out)
+    return cumprod(_masked(a, _valid(a, True), 1), axis=axis, dtype=dtype, out=out)
 
 
 # -- covariance -------------------------------------------------------------------------------
@@ -756,7 +736,7 @@ def _as_rows(name, v, dtype):
     nd = _ndim(v)
     if nd > 2:
         raise GradkitError(f"{name}: {nd}-d input; at most 2 dimensions are supported")
-    v = _cast(v, dtype)
+    v = _cast_to(v, dtype)
     return reshape(v, (1,) * (2 - nd) + _shape(v)) if nd < 2 else v
 
 
@@ -801,10 +781,10 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
         w = fw
     if aweights is not None:
         _check_weights("aweights", xp.asarray(raw(aweights), dtype=float), n)
-        aw = _cast(aweights, xp.float64)
+        aw = _cast_to(aweights, xp.float64)
         w = aw if w is None else w * aw
     if w is not None:  # float64 weights make it float64 (NumPy's), cast here explicitly
-        x = _cast(x, xp.result_type(_dtype(x), _dtype(w)))
+        x = _cast_to(x, xp.result_type(_dtype(x), _dtype(w)))
     avg, w_sum = average(x, axis=1, weights=w, returned=True)
     w_sum = getitem(w_sum, 0)
     if w is None:
