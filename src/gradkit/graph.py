@@ -586,12 +586,8 @@ def defprimitive(fwd, name: str | None = None, *vjps):
                 return _apply(prim, args, kw)
         try:
             return fwd(*args, **kw)
-        except ConversionError:
-            # A list or tuple of traced values: stack it into one traced array, retry.
-            lifted = lift_sequences(args, kw)
-            if lifted is None:
-                raise
-            return prim(*lifted[0], **lifted[1])
+        except ConversionError as e:  # a list or tuple of traced values
+            return call_lifted(prim, args, kw, e)
         except GradkitError:
             raise
         except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
@@ -647,11 +643,8 @@ def _apply(prim, args, kw):
     # to NumPy.
     try:
         value = prim(*unboxed, **kw) if nested else _call_fwd(prim, unboxed, kw)
-    except ConversionError:
-        lifted = lift_sequences(args, kw)
-        if lifted is None:
-            raise
-        return prim(*lifted[0], **lifted[1])
+    except ConversionError as e:
+        return call_lifted(prim, args, kw, e)
     if _debug_nans:
         _check_nan(value, f"{prim.__name__}", "forward pass")
     if not parents:
@@ -676,27 +669,29 @@ def _raw_nested(obj):
     return raw(obj)
 
 
-def lift_sequences(args, kw):
-    """Arguments with every list or tuple that holds Tensors stacked into one traced array.
+def call_lifted(f, args, kw, error: ConversionError):
+    """``f`` again, with every list or tuple that holds Tensors stacked into one traced
+    array; ``error`` again when there is none (it was about something else).
 
-    None when there is no such sequence (the conversion error was about something else).
-    Called only after NumPy refused to convert a traced value, so it costs nothing on
-    the usual path.
+    Called only after NumPy refused to convert a traced value, so it costs nothing on the
+    usual path.
     """
     from .arguments import array_from_nested  # it imports this module
 
-    changed = False
+    lifted = False
 
     def lift(a):
-        nonlocal changed
+        nonlocal lifted
         if isinstance(a, list | tuple) and holds_tensor(a):
-            changed = True
+            lifted = True
             return array_from_nested(a)
         return a
 
     new_args = [lift(a) for a in args]
     new_kw = {k: lift(v) for k, v in kw.items()}
-    return (new_args, new_kw) if changed else None
+    if not lifted:
+        raise error
+    return f(*new_args, **new_kw)
 
 
 def _call_fwd(prim, args, kw):

@@ -49,6 +49,7 @@ from .ops import (
 from .ops import (
     getitem as _getitem,
 )
+from .statistics import _others_product
 
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "norm",
            "vector_norm", "matrix_norm", "svd", "svdvals", "qr", "pinv", "lstsq",
@@ -176,14 +177,6 @@ def _det_rule(g, ans, a):
     return expand_dims(expand_dims(g, -1), -1) * _cofactors(a)
 
 
-def _exclusive_products(s):
-    """prod_{k != i} s_k along the last axis, without dividing (exact with zeros)."""
-    ones = xp.ones_like(s[..., :1])
-    left = xp.cumprod(xp.concatenate([ones, s[..., :-1]], -1), -1)
-    right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(s, -1)[..., :-1]], -1), -1), -1)
-    return left * right
-
-
 def _svd_signs(u, vh):
     """det(U) det(V) (+-1, a constant): adj(U X V^T) = det(U) det(V) V adj(X) U^T."""
     signs = xp.linalg.det(raw(u)) * xp.linalg.det(raw(vh))
@@ -192,7 +185,7 @@ def _svd_signs(u, vh):
 
 def _cofactors_fwd(a):
     u, s, vh = xp.linalg.svd(a)
-    return _svd_signs(u, vh) * ((u * _exclusive_products(s)[..., None, :]) @ vh)
+    return _svd_signs(u, vh) * ((u * _others_product(s, -1)[..., None, :]) @ vh)
 
 
 def _cofactors_rule(g, ans, a):
@@ -201,8 +194,6 @@ def _cofactors_rule(g, ans, a):
     # D_ii = sum_{m != i} g'_mm P_im and D_ij = -g'_ji P_ij, with P_ij the product of
     # every singular value but s_i and s_j; then C' = det(U) det(V) U D V^T. No division,
     # so it holds at singular matrices, repeated singular values included.
-    from .statistics import _others_product  # statistics imports ops, not this module
-
     u, s, vh = svd(a)
     n = _shape(a)[-1]
     eye = xp.eye(n, dtype=_dtype(a))

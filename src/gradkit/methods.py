@@ -8,6 +8,8 @@ the matching ``gradkit.numpy`` function are one definition. ``__array_ufunc__`` 
 
 from __future__ import annotations
 
+import functools
+
 from . import elementwise, linalg, ops, statistics
 from .errors import GradkitError
 from .graph import Tensor, raw
@@ -82,15 +84,11 @@ Tensor.norm = linalg.norm
 _UFUNC_ALIASES = {"true_divide": "divide", "fabs": "absolute", "conjugate": "conj"}
 
 
-_GNP = []  # gradkit.numpy, imported on first use (it imports this module)
-
-
+@functools.cache
 def _gnp():
-    if not _GNP:
-        from . import numpy as gnp
+    from . import numpy as gnp  # imported on first use: it imports this module
 
-        _GNP.append(gnp)
-    return _GNP[0]
+    return gnp
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):

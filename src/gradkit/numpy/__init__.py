@@ -28,8 +28,8 @@ from ..elementwise import *  # noqa: F403
 from ..errors import ConversionError as _ConversionError
 from ..errors import GradkitError as _GradkitError
 from ..graph import Tensor as _Tensor
+from ..graph import call_lifted as _call_lifted
 from ..graph import holds_tensor as _holds_tensor
-from ..graph import lift_sequences as _lift_sequences
 from ..ops import *  # noqa: F403
 from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow builtins)
     abs,
@@ -80,11 +80,8 @@ def _traces_sequences(f):
     def lifted(*args, **kw):
         try:
             return f(*args, **kw)
-        except _ConversionError:
-            new = _lift_sequences(args, kw)
-            if new is None:
-                raise
-            return f(*new[0], **new[1])
+        except _ConversionError as e:
+            return _call_lifted(f, args, kw, e)
 
     return lifted
 
