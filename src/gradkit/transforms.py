@@ -133,7 +133,7 @@ class _Traced:
 
     def expand(self, per_input) -> tuple:
         """Per-argument results in the order of argnums, repeats included."""
-        return _expand(per_input, self.uniq, self.argnums)
+        return _in_argnum_order(per_input, self.uniq, self.argnums)
 
     def split_aux(self):
         if not (isinstance(self.out, tuple) and len(self.out) == 2):
@@ -167,7 +167,7 @@ class _Traced:
         return result
 
 
-def _expand(per_input, uniq: tuple, argnums: tuple) -> tuple:
+def _in_argnum_order(per_input, uniq: tuple, argnums: tuple) -> tuple:
     if uniq == argnums:
         return tuple(per_input)
     return tuple(per_input[uniq.index(i)] for i in argnums)
@@ -539,7 +539,7 @@ def _jacfwd(fun, args, kwargs, argnums, single, has_aux, where):
             offset += n
         blocks.append(row)
     result = _assemble(blocks, out_shapes, in_shapes, out_def, in_def, single,
-                       lambda per_in: _expand(per_in, nums, argnums))
+                       lambda per_in: _in_argnum_order(per_in, nums, argnums))
     if has_aux:
         return result, (aux_box[0] if aux_box else None)
     return result
