@@ -127,9 +127,11 @@ def test_conv2d_errors_name_the_shapes(rng):
         F.conv2d(x[0], rng.standard_normal((2, 3, 3, 3)))
     with pytest.raises(gk.GradkitError, match="larger than the padded input"):
         F.conv2d(x, rng.standard_normal((2, 3, 7, 7)))
-    with pytest.raises(gk.GradkitError, match="stride must be at least 1"):
+    with pytest.raises(gk.GradkitError, match=r"nn.Conv2d: stride must be an integer or a "
+                                              r"pair of integers, each >= 1, got 0"):
         nn.Conv2d(3, 2, 3, stride=0)
-    with pytest.raises(gk.GradkitError, match="padding='same' needs stride 1"):
+    with pytest.raises(gk.GradkitError, match=r"stride must be 1 with padding='same', got "
+                                              r"\(2, 2\)"):
         nn.Conv2d(3, 2, 3, stride=2, padding="same")
 
 
@@ -269,7 +271,8 @@ def test_dropout_scaling_mask_and_eval_identity():
     np.testing.assert_array_equal(nn.Dropout(1.0)(x), 0.0)
     a, b = nn.Dropout(0.5, rng=3)(x), nn.Dropout(0.5, rng=3)(x)
     np.testing.assert_array_equal(a, b)
-    with pytest.raises(gk.GradkitError, match=r"p must be in \[0, 1\]"):
+    with pytest.raises(gk.GradkitError, match=r"nn.Dropout: p must be a number in \[0, 1\], "
+                                              r"got 1.5"):
         nn.Dropout(1.5)
 
 
@@ -280,7 +283,7 @@ def test_embedding_lookup_and_accumulated_gradient():
     np.testing.assert_array_equal(out.numpy(), emb.weight.numpy()[idx])
     out.sum().backward()
     np.testing.assert_array_equal(emb.weight.grad.numpy()[:, 0], [1, 2, 0, 0, 1])
-    with pytest.raises(gk.GradkitError, match="must be integers"):
+    with pytest.raises(gk.GradkitError, match="indices must be an integer array, got .*float64"):
         emb(np.array([0.5]))
     with pytest.raises(gk.GradkitError, match=r"in \[0, 5\)"):
         emb(np.array([5]))
@@ -444,7 +447,8 @@ def test_initialisers_are_seeded_and_typed():
     assert init.fans((10, 20)) == (20, 10)
     assert init.fans((8, 4, 3, 5)) == (60, 120)
     assert init.kaiming_normal is init.he_normal and init.xavier_uniform is init.glorot_uniform
-    with pytest.raises(gk.GradkitError, match="unknown initialiser"):
+    with pytest.raises(gk.GradkitError, match="nn.init.get: init must be a callable or one of "
+                                              ".*got 'lecun'"):
         init.get("lecun")
     with pytest.raises(gk.GradkitError, match="floating-point"):
         init.he_normal((2, 2), 0, dtype=np.int32)

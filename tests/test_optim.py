@@ -642,7 +642,8 @@ def test_schedule_errors():
         with pytest.raises(gk.GradkitError, match=match):
             call()
     opt = SGD(lr=lambda step: 0.1 if step < 2 else -1.0)
-    with pytest.raises(gk.GradkitError, match=r"returned -1.0 at step 2"):
+    with pytest.raises(gk.GradkitError, match=r"SGD.update: lr must be a finite non-negative "
+                                              r"number, got -1.0 from the schedule at step 2"):
         run(opt, lambda x: onp.ones(1), onp.zeros(1), 3)
 
 
@@ -672,7 +673,8 @@ def test_optimiser_clip_options_clip_before_the_update():
 
 
 def test_clip_errors():
-    with pytest.raises(gk.GradkitError, match="max_norm must be a positive"):
+    with pytest.raises(gk.GradkitError, match=r"clip_by_global_norm: max_norm must be a number "
+                                              r"in \(0, inf\), got 0.0"):
         clip_by_global_norm([onp.ones(2)], 0.0)
     with pytest.raises(gk.GradkitError, match="max_value"):
         clip_by_value([onp.ones(2)], -1)
@@ -737,9 +739,11 @@ def test_box_and_nonnegative_projections():
 def test_projection_errors():
     with pytest.raises(gk.GradkitError, match="lo must be <= hi"):
         project_box(onp.zeros(2), lo=1.0, hi=0.0)
-    with pytest.raises(gk.GradkitError, match="s must be a positive"):
+    with pytest.raises(gk.GradkitError,
+                       match=r"project_simplex: s must be a number in \(0, inf\), got 0.0"):
         project_simplex(onp.zeros(2), s=0.0)
-    with pytest.raises(gk.GradkitError, match="0-d"):
+    with pytest.raises(gk.GradkitError, match=r"project_simplex: x leaf 0 must be an array of "
+                                              r"at least one dimension .*got array\(1\.\)"):
         project_simplex(onp.array(1.0))
     with pytest.raises(gk.GradkitError, match="do not broadcast"):
         project_box(onp.zeros(2), lo=onp.zeros(3))
@@ -811,7 +815,8 @@ def test_update_errors_name_the_problem():
         opt.update(params, SGD(momentum=0.9).init(params), params)
     with pytest.raises(gk.GradkitError, match=r"state\['m'\] has the structure"):
         opt.update([onp.zeros(3)], state, [onp.zeros(3)])
-    with pytest.raises(gk.GradkitError, match=r"params leaf 0 has dtype int64"):
+    with pytest.raises(gk.GradkitError, match=r"params leaf 0 must be a floating-point "
+                                              r"array, got .*dtype int64"):
         opt.init(onp.arange(3))
     with pytest.raises(gk.GradkitError, match=r"project returned shape \(2,\)"):
         SGD(project=lambda p: p[:2]).update(onp.ones(3), SGD().init(onp.zeros(3)),
@@ -837,7 +842,7 @@ def test_nan_gradient_stops_with_an_error_naming_the_step():
 
 def test_lbfgs_errors():
     opt = LBFGS()
-    with pytest.raises(gk.GradkitError, match="value_and_grad= is required"):
+    with pytest.raises(gk.GradkitError, match="value_and_grad must be a callable"):
         opt.update(onp.ones(2), opt.init(onp.zeros(2)), onp.zeros(2))
     with pytest.raises(gk.NaNError, match=r"at x0 is not finite \(step 0"):
         opt.minimize(lambda x: (onp.nan, x), onp.zeros(2), jac=True)
@@ -1040,7 +1045,7 @@ def test_chain_errors():
         clip_norm(0.0)
     with pytest.raises(gk.GradkitError, match="clip_value: max_value"):
         clip_value(-1.0)
-    with pytest.raises(gk.GradkitError, match="project: the projection must be a callable"):
+    with pytest.raises(gk.GradkitError, match="project: fn must be a callable"):
         project(3)
     t = clip_norm(1.0)
     with pytest.raises(gk.NaNError, match="clip_norm.update: the gradient is not finite"):

@@ -34,11 +34,12 @@ def test_fornberg_exact_on_polynomials_at_random_nodes(rng):
 
 
 def test_fornberg_errors():
-    with pytest.raises(GradkitError, match="n=3"):
+    with pytest.raises(GradkitError, match=r"signal.fornberg_weights: n must be an integer "
+                                           r"from 0 to 2, got 3"):
         gs.fornberg_weights([0, 1, 2], 0, 3)
-    with pytest.raises(GradkitError, match="distinct"):
+    with pytest.raises(GradkitError, match="x must be distinct nodes"):
         gs.fornberg_weights([0, 1, 1], 0, 1)
-    with pytest.raises(GradkitError, match="finite"):
+    with pytest.raises(GradkitError, match="x must be finite, got nan at index 1"):
         gs.fornberg_weights([0, np.nan], 0, 1)
 
 
@@ -125,31 +126,34 @@ def test_diff_accepts_tensors_and_is_differentiable(rng):
 
 def test_diff_errors_name_the_argument():
     y = np.sin(np.linspace(0, 1, 10))
-    with pytest.raises(GradkitError, match="y contains NaN or inf"):
+    with pytest.raises(GradkitError, match=r"signal.diff: y must be finite, got nan at index 3"):
         gs.diff(np.where(np.arange(10) == 3, np.nan, y))
-    with pytest.raises(GradkitError, match="y contains NaN or inf"):
+    with pytest.raises(GradkitError, match=r"y must be finite, got inf at index 3"):
         gs.diff(np.where(np.arange(10) == 3, np.inf, y))
-    with pytest.raises(GradkitError, match="x must be strictly monotonic"):
+    with pytest.raises(GradkitError, match=r"x must be strictly monotonic .*got x\[4\] = 5.0 "
+                                           r"and x\[5\] = 4.0"):
         gs.diff(y, x=np.array([0, 1, 2, 3, 5, 4, 6, 7, 8, 9.0]))
     with pytest.raises(GradkitError, match="x must be strictly monotonic"):
         gs.diff(y, x=np.array([0, 1, 2, 3, 3, 4, 6, 7, 8, 9.0]))
-    with pytest.raises(GradkitError, match="x has 9 coordinates"):
+    with pytest.raises(GradkitError, match=r"x must be a 1-D array of 10 coordinates .*got an "
+                                           r"array of shape \(9,\)"):
         gs.diff(y, x=np.arange(9.0))
-    with pytest.raises(GradkitError, match="x contains NaN"):
+    with pytest.raises(GradkitError, match="x must be finite, got nan at index 2"):
         gs.diff(y, x=np.where(np.arange(10) == 2, np.nan, np.arange(10.0)))
-    with pytest.raises(GradkitError, match="n=0 is out of range"):
+    with pytest.raises(GradkitError, match="signal.diff: n must be a positive integer, got 0"):
         gs.diff(y, n=0)
-    with pytest.raises(GradkitError, match="n must be an integer"):
+    with pytest.raises(GradkitError, match="n must be a positive integer, got 1.5"):
         gs.diff(y, n=1.5)
-    with pytest.raises(GradkitError, match="accuracy=0 is out of range"):
+    with pytest.raises(GradkitError, match="accuracy must be a positive integer, got 0"):
         gs.diff(y, accuracy=0)
-    with pytest.raises(GradkitError, match="n=5 with accuracy=6 needs at least"):
+    with pytest.raises(GradkitError, match=r"y must be at least 11 samples long along the axis "
+                                           r"for n=5 with accuracy=6 .*got 10 samples"):
         gs.diff(y, n=5, accuracy=6)
-    with pytest.raises(GradkitError, match="axis=2 is out of range"):
+    with pytest.raises(GradkitError, match=r"axis must be an integer from -1 to 0 .*got 2"):
         gs.diff(y, axis=2)
-    with pytest.raises(GradkitError, match="dx must be finite and non-zero"):
+    with pytest.raises(GradkitError, match="dx must be a finite non-zero number .*got 0.0"):
         gs.diff(y, dx=0.0)
-    with pytest.raises(GradkitError, match="y must hold real numbers"):
+    with pytest.raises(GradkitError, match="y must be an array of real numbers"):
         gs.diff(np.array(["a", "b", "c"]))
 
 
@@ -246,19 +250,20 @@ def test_savgol_untuned_inside_grad():
 
 def test_savgol_errors_name_the_argument():
     y = np.sin(np.linspace(0, 1, 50))
-    with pytest.raises(GradkitError, match="window=51 is longer than the series"):
+    with pytest.raises(GradkitError, match=r"window must be at most the length of the series "
+                                           r"\(50 samples along the axis\), got 51"):
         gs.savgol_derivative(y, window=51, polyorder=2)
-    with pytest.raises(GradkitError, match="window=10 must be odd"):
+    with pytest.raises(GradkitError, match="window must be odd .*got 10"):
         gs.savgol_derivative(y, window=10, polyorder=2)
-    with pytest.raises(GradkitError, match="polyorder=1 is below n=2"):
+    with pytest.raises(GradkitError, match="polyorder must be at least n=2 .*got 1"):
         gs.savgol_derivative(y, n=2, window=11, polyorder=1)
-    with pytest.raises(GradkitError, match="polyorder=11 must be less than window=11"):
+    with pytest.raises(GradkitError, match="polyorder must be less than window=11, got 11"):
         gs.savgol_derivative(y, window=11, polyorder=11)
-    with pytest.raises(GradkitError, match="n=0 is out of range"):
+    with pytest.raises(GradkitError, match="n must be a positive integer, got 0"):
         gs.savgol_derivative(y, n=0)
-    with pytest.raises(GradkitError, match="y contains NaN or inf"):
+    with pytest.raises(GradkitError, match="y must be finite, got nan at index 7"):
         gs.savgol_derivative(np.where(np.arange(50) == 7, np.nan, y))
-    with pytest.raises(GradkitError, match="y has 2 samples"):
+    with pytest.raises(GradkitError, match="y must be at least 3 samples long .*got 2 samples"):
         gs.savgol_derivative(np.array([1.0, 2.0]))
 
 
@@ -315,13 +320,13 @@ def test_tv_gradient_by_implicit_differentiation(rng):
 
 def test_tv_errors():
     y = np.linspace(0, 1, 20)
-    with pytest.raises(GradkitError, match="y contains NaN"):
+    with pytest.raises(GradkitError, match="signal.tv_derivative: y must be finite, got inf"):
         gs.tv_derivative(np.where(np.arange(20) == 5, np.inf, y))
-    with pytest.raises(GradkitError, match="alpha must be finite and >= 0"):
+    with pytest.raises(GradkitError, match="alpha must be finite and >= 0, got -1.0"):
         gs.tv_derivative(y, alpha=-1.0)
-    with pytest.raises(GradkitError, match="eps must be finite and > 0"):
+    with pytest.raises(GradkitError, match="eps must be finite and > 0, got 0.0"):
         gs.tv_derivative(y, eps=0.0)
-    with pytest.raises(GradkitError, match="at least 4"):
+    with pytest.raises(GradkitError, match="y must be at least 4 samples .*got 3 samples"):
         gs.tv_derivative(y[:3])
 
 
@@ -399,7 +404,8 @@ def test_gradient_orientation():
                                np.arctan2(ndimage.sobel(image, 0, mode="wrap"),
                                           ndimage.sobel(image, 1, mode="wrap")))
     assert (gs.gradient_orientation(np.ones((4, 4))) == 0).all()
-    with pytest.raises(GradkitError, match="2-D"):
+    with pytest.raises(GradkitError, match=r"input must be a 2-D image, got an array of "
+                                           r"shape \(3, 3, 3\)"):
         gs.gradient_orientation(np.ones((3, 3, 3)))
 
 
@@ -424,13 +430,16 @@ def test_image_gradients_are_differentiable(rng):
 
 
 def test_image_errors():
-    with pytest.raises(GradkitError, match="mode='mirror2'"):
+    with pytest.raises(GradkitError, match=r"signal.sobel: mode must be one of .*'wrap', "
+                                           r"got 'mirror2'"):
         gs.sobel(np.ones((3, 3)), mode="mirror2")
-    with pytest.raises(GradkitError, match="operator='canny'"):
+    with pytest.raises(GradkitError, match=r"operator must be one of 'prewitt', 'scharr', "
+                                           r"'sobel', got 'canny'"):
         gs.gradient_magnitude(np.ones((3, 3)), operator="canny")
-    with pytest.raises(GradkitError, match="input contains NaN"):
+    with pytest.raises(GradkitError, match=r"signal.prewitt: input must be finite, got nan at "
+                                           r"index \(0, 1\)"):
         gs.prewitt(np.array([[1.0, np.nan], [0.0, 1.0]]))
-    with pytest.raises(GradkitError, match="axis=2 is out of range"):
+    with pytest.raises(GradkitError, match="axis must be an integer from -2 to 1 .*got 2"):
         gs.sobel(np.ones((3, 3)), axis=2)
 
 
@@ -517,7 +526,8 @@ def test_non_uniform_paths_are_differentiable(rng):
 def test_non_uniform_errors_name_the_argument():
     y = np.sin(np.linspace(0, 1, 20))
     for f in (gs.savgol_derivative, gs.tv_derivative):
-        with pytest.raises(GradkitError, match="x has 19 coordinates but y has 20"):
+        with pytest.raises(GradkitError, match=r"x must be a 1-D array of 20 coordinates .*"
+                                               r"shape \(19,\)"):
             f(y, x=np.arange(19.0))
         with pytest.raises(GradkitError, match="strictly monotonic"):
             f(y, x=np.r_[0.0, 2.0, 1.0, np.arange(3.0, 20.0)])

@@ -46,6 +46,7 @@ from .._rules import _nb, sum_to
 from ..backend import xp
 from ..errors import GradkitError
 from ..graph import defprimitive
+from ..validation import check_pair, check_real, invalid
 
 __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "flatten",
            "dropout", "embedding", "relu", "leaky_relu", "elu", "gelu", "silu", "tanh",
@@ -64,19 +65,6 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 # -- argument checking ----------------------------------------------------------------------
 
 
-def _pair(value, name: str, where: str, minimum: int = 1) -> tuple[int, int]:
-    if isinstance(value, int | np.integer):
-        value = (int(value), int(value))
-    try:
-        a, b = (int(v) for v in value)
-    except (TypeError, ValueError):
-        message = f"{where}: {name} must be an int or a pair of ints, got {value!r}"
-        raise GradkitError(message) from None
-    if a < minimum or b < minimum:
-        raise GradkitError(f"{where}: {name} must be at least {minimum}, got {value!r}")
-    return a, b
-
-
 def _padding(padding, kernel, dilation, stride, where: str) -> tuple[tuple, tuple]:
     """``((top, bottom), (left, right))`` from an int, a pair, "valid" or "same"."""
     if isinstance(padding, str):
@@ -84,22 +72,22 @@ def _padding(padding, kernel, dilation, stride, where: str) -> tuple[tuple, tupl
             return (0, 0), (0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise GradkitError(f"{where}: padding='same' needs stride 1, got {stride}")
+                raise invalid(where, "stride", "1 with padding='same'", stride)
             out = []
             for k, d in zip(kernel, dilation):
                 total = d * (k - 1)
                 out.append((total // 2, total - total // 2))
             return out[0], out[1]
-        raise GradkitError(f"{where}: padding must be an int, a pair, 'valid' or 'same', "
-                           f"got {padding!r}")
-    ph, pw = _pair(padding, "padding", where, minimum=0)
+        raise invalid(where, "padding", "an integer, a pair of integers, 'valid' or 'same'",
+                      padding)
+    ph, pw = check_pair(padding, "padding", where, low=0)
     return (ph, ph), (pw, pw)
 
 
 def _shape4(x, where: str) -> tuple[int, int, int, int]:
     shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
     if len(shape) != 4:
-        raise GradkitError(f"{where}: input must have shape (N, C, H, W), got shape {shape}")
+        raise invalid(where, "input", "4-d, of shape (N, C, H, W)", got=f"shape {shape}")
     return shape
 
 
@@ -219,18 +207,18 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     >>> out.shape, out.dtype, float(out[0, 0, 1, 1])
     ((2, 4, 3, 3), dtype('float32'), 27.0)
     """
-    where = "conv2d"
+    where = "nn.functional.conv2d"
     n, c, h, w = _shape4(x, where)
     wshape = tuple(weight.shape)
     if len(wshape) != 4:
-        raise GradkitError(f"{where}: weight must have shape (out_channels, in_channels, kh, "
-                           f"kw), got shape {wshape}")
+        raise invalid(where, "weight", "4-d, of shape (out_channels, in_channels, kh, kw)",
+                      got=f"shape {wshape}")
     f, cw, kh, kw = wshape
     if cw != c:
         raise GradkitError(f"{where}: input has {c} channels (shape {(n, c, h, w)}) but the "
                            f"weight expects {cw} (shape {wshape})")
-    sh, sw = _pair(stride, "stride", where)
-    dh, dw = _pair(dilation, "dilation", where)
+    sh, sw = check_pair(stride, "stride", where)
+    dh, dw = check_pair(dilation, "dilation", where)
     (pt, pb), (pl, pr) = _padding(padding, (kh, kw), (dh, dw), (sh, sw), where)
     eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     hp, wp = h + pt + pb, w + pl + pr
@@ -258,14 +246,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
 
 def _pool_args(x, kernel_size, stride, padding, dilation, where):
     shape = _shape4(x, where)
-    kh, kw = _pair(kernel_size, "kernel_size", where)
-    sh, sw = _pair(kernel_size if stride is None else stride, "stride", where)
-    ph, pw = _pair(padding, "padding", where, minimum=0)
-    dh, dw = _pair(dilation, "dilation", where)
+    kh, kw = check_pair(kernel_size, "kernel_size", where)
+    sh, sw = check_pair(kernel_size if stride is None else stride, "stride", where)
+    ph, pw = check_pair(padding, "padding", where, low=0)
+    dh, dw = check_pair(dilation, "dilation", where)
     eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     if 2 * ph > eh or 2 * pw > ew:
-        raise GradkitError(f"{where}: padding {(ph, pw)} must be at most half the (dilated) "
-                           f"kernel {(eh, ew)}")
+        raise invalid(where, "padding", f"at most half the (dilated) kernel {(eh, ew)}", padding)
     if shape[2] + 2 * ph < eh or shape[3] + 2 * pw < ew:
         raise GradkitError(f"{where}: the kernel {(eh, ew)} is larger than the padded input "
                            f"{(shape[2] + 2 * ph, shape[3] + 2 * pw)}")
@@ -306,7 +293,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
            [4., 5.]])
     """
     kernel, stride, (ph, pw), dilation = _pool_args(x, kernel_size, stride, padding, dilation,
-                                                    "max_pool2d")
+                                                    "nn.functional.max_pool2d")
     if ph or pw:
         dtype = np.dtype(x.dtype)
         low = -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
@@ -329,7 +316,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
            [10.5, 12.5]])
     """
     kernel, stride, (ph, pw), dilation = _pool_args(x, kernel_size, stride, padding, 1,
-                                                    "avg_pool2d")
+                                                    "nn.functional.avg_pool2d")
     if not (ph or pw):
         return _pool(x, gnp.mean, kernel, stride, dilation)
     xp = gnp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -352,7 +339,7 @@ def global_avg_pool2d(x):
     >>> global_avg_pool2d(np.arange(8.0).reshape(1, 2, 2, 2))
     array([[1.5, 5.5]])
     """
-    _shape4(x, "global_avg_pool2d")
+    _shape4(x, "nn.functional.global_avg_pool2d")
     return gnp.mean(x, axis=(2, 3))
 
 
@@ -370,8 +357,8 @@ def flatten(x, start_dim: int = 1, end_dim: int = -1):
     nd = len(shape)
     s, e = start_dim % nd if nd else 0, end_dim % nd if nd else 0
     if s > e:
-        raise GradkitError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
-                           f"shape {shape}")
+        raise invalid("nn.functional.flatten", "start_dim",
+                      f"an axis at or before end_dim={end_dim} for shape {shape}", start_dim)
     return gnp.reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
@@ -392,8 +379,8 @@ def dropout(x, p: float, rng: np.random.Generator, training: bool = True):
     >>> sorted(set(y.tolist()))
     [0.0, 2.0]
     """
-    if not 0.0 <= p <= 1.0:
-        raise GradkitError(f"dropout: p must be in [0, 1], got {p}")
+    if type(p) is not float or not 0.0 <= p <= 1.0:   # the common case costs one test
+        p = check_real(p, "p", "nn.functional.dropout", low=0.0, high=1.0)
     if not training or p == 0.0:
         return x
     dtype = np.dtype(x.dtype)
@@ -417,11 +404,11 @@ def embedding(indices, weight):
     """
     idx = np.asarray(indices.numpy() if hasattr(indices, "numpy") else indices)
     if idx.dtype.kind not in "iu":
-        raise GradkitError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+        raise invalid("nn.functional.embedding", "indices", "an integer array", idx)
     num = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= num):
-        raise GradkitError(f"embedding: indices must be in [0, {num}), got values from "
-                           f"{idx.min()} to {idx.max()}")
+        raise invalid("nn.functional.embedding", "indices", f"in [0, {num})",
+                      got=f"values from {idx.min()} to {idx.max()}")
     return gnp.take(weight, idx, axis=0)
 
 

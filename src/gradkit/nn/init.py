@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..errors import GradkitError
+from ..validation import invalid, is_integer
 
 __all__ = ["as_generator", "fans", "he_uniform", "he_normal", "glorot_uniform", "glorot_normal",
            "kaiming_uniform", "kaiming_normal", "xavier_uniform", "xavier_normal", "zeros",
@@ -55,12 +55,15 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     >>> float(as_generator(0).random()) == float(as_generator(0).random())
     True
     """
+    return _generator(rng, "nn.init.as_generator")
+
+
+def _generator(rng, call: str) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, int | np.integer):
+    if rng is None or is_integer(rng):
         return np.random.default_rng(rng)
-    raise GradkitError(f"rng must be a numpy.random.Generator, an integer seed or None, "
-                       f"got {type(rng).__name__}")
+    raise invalid(call, "rng", "a numpy.random.Generator, an integer seed or None", rng)
 
 
 def fans(shape: Sequence[int]) -> tuple[int, int]:
@@ -72,35 +75,48 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
     >>> fans((10, 64)), fans((32, 16, 3, 3))
     ((64, 10), (144, 288))
     """
+    return _fans(shape, "nn.init.fans")
+
+
+def _fans(shape, call: str) -> tuple[int, int]:
     shape = tuple(int(s) for s in shape)
     if not shape:
-        raise GradkitError("fans: a weight needs at least one dimension, got shape ()")
+        raise invalid(call, "shape", "the shape of a weight, with at least one dimension",
+                      shape)
     if len(shape) == 1:
         return shape[0], shape[0]
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _check_dtype(dtype) -> np.dtype:
+def _check_dtype(dtype, call: str) -> np.dtype:
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise GradkitError(f"initialisers make floating-point weights, got dtype {dtype}")
+        raise invalid(call, "dtype", "a floating-point dtype", dtype)
     return dtype
+
+
+def _uniform(shape, rng, low: float, high: float, dtype, call: str) -> np.ndarray:
+    dtype = _check_dtype(dtype, call)
+    return _generator(rng, call).uniform(low, high, size=tuple(shape)).astype(dtype, copy=False)
+
+
+def _normal(shape, rng, std: float, mean: float, dtype, call: str) -> np.ndarray:
+    dtype = _check_dtype(dtype, call)
+    draws = _generator(rng, call).standard_normal(size=tuple(shape))
+    return (draws * std + mean).astype(dtype, copy=False)
 
 
 def uniform(shape: Sequence[int], rng=None, low: float = -1.0, high: float = 1.0, *,
             dtype=np.float32) -> np.ndarray:
     """Samples of U(low, high) (drawn in float64, then cast: the same numbers for any dtype)."""
-    dtype = _check_dtype(dtype)
-    return as_generator(rng).uniform(low, high, size=tuple(shape)).astype(dtype, copy=False)
+    return _uniform(shape, rng, low, high, dtype, "nn.init.uniform")
 
 
 def normal(shape: Sequence[int], rng=None, std: float = 1.0, mean: float = 0.0, *,
            dtype=np.float32) -> np.ndarray:
     """Samples of N(mean, std**2) (drawn in float64, then cast)."""
-    dtype = _check_dtype(dtype)
-    draws = as_generator(rng).standard_normal(size=tuple(shape))
-    return (draws * std + mean).astype(dtype, copy=False)
+    return _normal(shape, rng, std, mean, dtype, "nn.init.normal")
 
 
 def he_uniform(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:
@@ -114,15 +130,17 @@ def he_uniform(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarra
     >>> bool(np.abs(w).max() <= 0.5)
     True
     """
-    fan_in, _ = fans(shape)
+    call = "nn.init.he_uniform"
+    fan_in, _ = _fans(shape, call)
     bound = math.sqrt(6.0 / fan_in)
-    return uniform(shape, rng, -bound, bound, dtype=dtype)
+    return _uniform(shape, rng, -bound, bound, dtype, call)
 
 
 def he_normal(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:
     """He (Kaiming) normal: N(0, 2 / fan_in), for ReLU networks."""
-    fan_in, _ = fans(shape)
-    return normal(shape, rng, math.sqrt(2.0 / fan_in), dtype=dtype)
+    call = "nn.init.he_normal"
+    fan_in, _ = _fans(shape, call)
+    return _normal(shape, rng, math.sqrt(2.0 / fan_in), 0.0, dtype, call)
 
 
 def glorot_uniform(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:
@@ -135,25 +153,27 @@ def glorot_uniform(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.nd
     >>> bool(abs(w).max() <= (6 / 50) ** 0.5), w.dtype
     (True, dtype('float64'))
     """
-    fan_in, fan_out = fans(shape)
+    call = "nn.init.glorot_uniform"
+    fan_in, fan_out = _fans(shape, call)
     bound = math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform(shape, rng, -bound, bound, dtype=dtype)
+    return _uniform(shape, rng, -bound, bound, dtype, call)
 
 
 def glorot_normal(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:
     """Glorot (Xavier) normal: N(0, 2 / (fan_in + fan_out))."""
-    fan_in, fan_out = fans(shape)
-    return normal(shape, rng, math.sqrt(2.0 / (fan_in + fan_out)), dtype=dtype)
+    call = "nn.init.glorot_normal"
+    fan_in, fan_out = _fans(shape, call)
+    return _normal(shape, rng, math.sqrt(2.0 / (fan_in + fan_out)), 0.0, dtype, call)
 
 
 def zeros(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:
     """All zeros (``rng`` is accepted and ignored, so every initialiser has one signature)."""
-    return np.zeros(tuple(shape), dtype=_check_dtype(dtype))
+    return np.zeros(tuple(shape), dtype=_check_dtype(dtype, "nn.init.zeros"))
 
 
 def ones(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:
     """All ones (``rng`` is ignored)."""
-    return np.ones(tuple(shape), dtype=_check_dtype(dtype))
+    return np.ones(tuple(shape), dtype=_check_dtype(dtype, "nn.init.ones"))
 
 
 kaiming_uniform = he_uniform
@@ -180,10 +200,13 @@ def get(init: str | Initializer) -> Initializer:
     >>> init.get("xavier_normal") is init.glorot_normal
     True
     """
+    return _initializer(init, "nn.init.get")
+
+
+def _initializer(init, call: str) -> Initializer:
     if callable(init):
         return init
-    try:
+    if isinstance(init, str) and init in _BY_NAME:
         return _BY_NAME[init]
-    except (KeyError, TypeError):
-        raise GradkitError(f"unknown initialiser {init!r}; choose one of "
-                           f"{sorted(_BY_NAME)} or pass a callable") from None
+    raise invalid(call, "init", "a callable or one of " + ", ".join(map(repr, sorted(_BY_NAME))),
+                  init)

@@ -24,6 +24,7 @@ import numpy as np
 from .. import numpy as gnp
 from ..custom import stop_gradient
 from ..errors import GradkitError
+from ..validation import check_pair, check_real, invalid
 from . import functional as F
 from . import init as _init
 from .module import Module, parameter
@@ -34,14 +35,14 @@ __all__ = ["Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Fla
            "LogSoftmax"]
 
 
-def _weights(shape, init, rng, dtype):
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise GradkitError(f"layers need a floating-point dtype, got {dtype}")
-    value = np.asarray(_init.get(init)(shape, _init.as_generator(rng), dtype=dtype))
+def _weights(shape, init, rng, dtype, call: str):
+    dtype = _init._check_dtype(dtype, call)
+    value = np.asarray(_init._initializer(init, call)(shape, _init._generator(rng, call),
+                                                      dtype=dtype))
     if value.shape != tuple(shape):
-        raise GradkitError(f"initialiser {init!r} returned shape {value.shape}, expected "
-                           f"{tuple(shape)}")
+        raise invalid(call, "init", f"an initialiser that returns the weight's shape "
+                                    f"{tuple(shape)}", got=f"{init!r}, which returned shape "
+                                                          f"{value.shape}")
     return parameter(value, dtype=dtype)
 
 
@@ -71,12 +72,13 @@ class Linear(Module):
                  init="he_uniform", dtype=np.float32) -> None:
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = _weights((self.out_features, self.in_features), init, rng, dtype)
+        self.weight = _weights((self.out_features, self.in_features), init, rng, dtype,
+                               "nn.Linear")
         self.bias = parameter(np.zeros(self.out_features, dtype)) if bias else None
 
     def forward(self, x):
         if x.shape[-1] != self.in_features:
-            raise GradkitError(f"Linear: input has {x.shape[-1]} features (shape {x.shape}), "
+            raise GradkitError(f"nn.Linear: input has {x.shape[-1]} features (shape {x.shape}), "
                                f"the layer expects {self.in_features}")
         return F.linear(x, self.weight, self.bias)
 
@@ -115,14 +117,16 @@ class Conv2d(Module):
                  dilation=1, bias: bool = True, *, rng=None, init="he_uniform",
                  dtype=np.float32) -> None:
         super().__init__()
-        kh, kw = F._pair(kernel_size, "kernel_size", "Conv2d")
+        call = "nn.Conv2d"
+        kh, kw = check_pair(kernel_size, "kernel_size", call)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = (kh, kw)
-        self.stride = F._pair(stride, "stride", "Conv2d")
-        self.dilation = F._pair(dilation, "dilation", "Conv2d")
-        F._padding(padding, (kh, kw), self.dilation, self.stride, "Conv2d")  # validate
+        self.stride = check_pair(stride, "stride", call)
+        self.dilation = check_pair(dilation, "dilation", call)
+        F._padding(padding, (kh, kw), self.dilation, self.stride, call)  # validate
         self.padding = padding
-        self.weight = _weights((self.out_channels, self.in_channels, kh, kw), init, rng, dtype)
+        self.weight = _weights((self.out_channels, self.in_channels, kh, kw), init, rng, dtype,
+                               call)
         self.bias = parameter(np.zeros(self.out_channels, dtype)) if bias else None
 
     def forward(self, x):
@@ -247,10 +251,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, rng=None) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise GradkitError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = float(p)
-        self.rng = _init.as_generator(rng)
+        self.p = check_real(p, "p", "nn.Dropout", low=0.0, high=1.0)
+        self.rng = _init._generator(rng, "nn.Dropout")
 
     def forward(self, x):
         return F.dropout(x, self.p, self.rng, self.training)
@@ -280,7 +282,7 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         shape = tuple(x.shape)
-        name = type(self).__name__
+        name = f"nn.{type(self).__name__}"
         if len(shape) not in self._ndims or shape[1] != self.num_features:
             raise GradkitError(f"{name}: input must have shape {self._expected()} with C = "
                                f"{self.num_features}, got shape {shape}")
@@ -389,7 +391,8 @@ class Embedding(Module):
                  dtype=np.float32) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        self.weight = _weights((self.num_embeddings, self.embedding_dim), init, rng, dtype)
+        self.weight = _weights((self.num_embeddings, self.embedding_dim), init, rng, dtype,
+                               "nn.Embedding")
 
     def forward(self, indices):
         return F.embedding(indices, self.weight)

@@ -1,81 +1,66 @@
-"""Validation of the arguments shared by the functions of :mod:`gradkit.numeric`."""
+"""The argument rules of :mod:`gradkit.numeric`, written with :mod:`gradkit.validation`.
+
+Every check takes the public name of the call (``"numeric.derivative"``) and raises
+:class:`~gradkit.numeric.DerivativeArgumentError`.
+"""
 
 from __future__ import annotations
 
-import numbers
-
 from ..backend import xp
-from ..graph import raw
+from ..validation import check_choice, check_finite_array, check_int, invalid, is_integer
 from .errors import DerivativeArgumentError
 
 __all__ = ["check_n", "check_method", "check_accuracy", "check_step", "as_points"]
 
 METHODS = ("central", "forward", "backward", "complex")
+_ERROR = DerivativeArgumentError
 
 
-def check_n(n, allowed=(1, 2, 3, 4)) -> int:
-    """The derivative order ``n``: an integer in ``allowed``."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or int(n) not in allowed:
-        names = ", ".join(str(a) for a in allowed[:-1]) + f" or {allowed[-1]}"
-        raise DerivativeArgumentError(f"n must be {names} (the derivative order); got {n!r}")
-    return int(n)
+def check_n(n, call: str, method: str = "central") -> int:
+    """The derivative order ``n``: 1 to 4, and 1 for the complex step."""
+    n = check_int(n, "n", call, low=1, high=4, error=_ERROR)
+    if method == "complex" and n != 1:
+        raise invalid(call, "n", "1 with method='complex' (the complex step gives first "
+                                 "derivatives only)", n, error=_ERROR)
+    return n
 
 
-def check_method(method, allowed=METHODS) -> str:
-    if not isinstance(method, str) or method not in allowed:
-        names = ", ".join(repr(m) for m in allowed)
-        raise DerivativeArgumentError(f"method must be one of {names}; got {method!r}")
-    return method
+def check_method(method, call: str, allowed=METHODS) -> str:
+    return check_choice(method, "method", call, allowed, error=_ERROR)
 
 
-def check_accuracy(accuracy, method: str) -> int:
+def check_accuracy(accuracy, call: str, method: str) -> int:
     """The order of the base stencil: even for central differences, at least 1 otherwise."""
     if method == "complex":
         if accuracy is not None:
-            raise DerivativeArgumentError("accuracy does not apply to method='complex' (the "
-                                          f"complex step is exact to rounding); got {accuracy!r}")
+            raise invalid(call, "accuracy", "None for method='complex' (the complex step is "
+                                            "exact to rounding)", accuracy, error=_ERROR)
         return 2
     if accuracy is None:
         return 2 if method == "central" else 1
     central = method == "central"
-    if (isinstance(accuracy, bool) or not isinstance(accuracy, numbers.Integral)
-            or not 1 <= accuracy <= 8 or (central and accuracy % 2)):
-        rule = "an even integer from 2 to 8" if central else "an integer from 1 to 8"
-        raise DerivativeArgumentError(f"accuracy must be {rule} for method={method!r}; "
-                                      f"got {accuracy!r}")
+    if not (is_integer(accuracy) and 1 <= accuracy <= 8 and not (central and accuracy % 2)):
+        rule = ("an even integer from 2 to 8 for method='central'" if central else
+                f"an integer from 1 to 8 for method={method!r}")
+        raise invalid(call, "accuracy", rule, accuracy, error=_ERROR)
     return int(accuracy)
 
 
-def check_step(step, shape: tuple, method: str):
+def check_step(step, call: str, shape: tuple, method: str, name: str = "step"):
     """A fixed step: positive and finite, broadcastable to ``shape``; None means adaptive."""
     if step is None:
         return None
     if method == "complex":
-        raise DerivativeArgumentError("step does not apply to method='complex' (its step is "
-                                      f"chosen internally); got step={step!r}")
+        raise invalid(call, name, "None for method='complex' (its step is chosen internally)",
+                      step, error=_ERROR)
+    arr = check_finite_array(step, name, call, low=0.0, low_open=True, error=_ERROR)
     try:
-        arr = xp.asarray(raw(step), dtype=xp.float64)
-        arr = xp.broadcast_to(arr, shape)
-    except (TypeError, ValueError):
-        raise DerivativeArgumentError(f"step must be a positive number or an array "
-                                      f"broadcastable to x's shape {shape}; got {step!r}") from None
-    if not bool(xp.all(xp.isfinite(arr) & (arr > 0))):
-        raise DerivativeArgumentError(f"step must be positive and finite; got {step!r}")
-    return arr
+        return xp.broadcast_to(arr.astype(xp.float64, copy=False), shape)
+    except ValueError:
+        raise invalid(call, name, f"a number or an array broadcastable to x's shape {shape}",
+                      step, error=_ERROR) from None
 
 
-def as_points(x, name: str = "x"):
+def as_points(x, call: str, name: str = "x"):
     """A finite float64 array (a copy)."""
-    try:
-        arr = xp.asarray(raw(x))
-    except (TypeError, ValueError):
-        raise DerivativeArgumentError(f"{name} must be a real number or array; got "
-                                      f"{type(x).__name__}") from None
-    if arr.dtype.kind not in "biuf":
-        raise DerivativeArgumentError(f"{name} must be real numbers; got dtype {arr.dtype}")
-    arr = arr.astype(xp.float64)
-    if not bool(xp.all(xp.isfinite(arr))):
-        bad = xp.flatnonzero(~xp.isfinite(arr.ravel()))
-        raise DerivativeArgumentError(
-            f"{name} must be finite; it holds {arr.ravel()[bad[0]]} at flat index {bad[0]}")
-    return arr
+    return check_finite_array(x, name, call, error=_ERROR).astype(xp.float64)

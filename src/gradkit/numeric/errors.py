@@ -23,7 +23,7 @@ class DerivativeArgumentError(NumericError):
     >>> derivative(np.sin, 1.0, n=7)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    gradkit.numeric.errors.DerivativeArgumentError: n must be 1, 2, 3 or 4 ...; got 7
+    gradkit.numeric.errors.DerivativeArgumentError: numeric.derivative: n must be ..., got 7
     """
 
 

@@ -134,8 +134,6 @@ class Elementwise:
     """
 
     def __init__(self, f: Callable, vectorized: bool):
-        if not callable(f):
-            raise FunctionOutputError(f"f must be callable; got {type(f).__name__}")
         self.f = f
         # True: f batches; False: one call per point; None: not known until the first call.
         self.vectorized = None if vectorized else False
@@ -257,8 +255,6 @@ class VectorFunction:
     """
 
     def __init__(self, f: Callable, x, vectorized: bool):
-        if not callable(f):
-            raise FunctionOutputError(f"f must be callable; got {type(f).__name__}")
         self.f = f
         self.x = x
         self.m = x.size

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..backend import xp
+from ..validation import check_callable
 from .arguments import as_points, check_accuracy, check_method, check_n, check_step
 from .complex_step import complex_step
-from .errors import DerivativeArgumentError
+from .errors import FunctionOutputError
 from .evaluation import Elementwise
 from .result import DerivativeResult, build
 from .richardson import NO_ESTIMATE, NOT_FINITE, adaptive, fixed_step, typical_scale
@@ -128,17 +129,16 @@ def derivative(f: Callable, x, n: int = 1, method: str = "central", vectorized: 
     >>> bool(abs(derivative(np.exp, 0.0, n=4).df - 1.0) < 1e-7)
     True
     """
-    n = check_n(n)
-    method = check_method(method)
-    acc = check_accuracy(accuracy, method)
-    x = as_points(x)
-    if method == "complex" and n != 1:
-        raise DerivativeArgumentError(f"method='complex' computes first derivatives only; n "
-                                      f"must be 1, got {n}")
-    steps = check_step(step, x.shape, method)
+    call = "numeric.derivative"
+    check_callable(f, "f", call, error=FunctionOutputError)
+    method = check_method(method, call)
+    n = check_n(n, call, method)
+    acc = check_accuracy(accuracy, call, method)
+    x = as_points(x, call)
+    steps = check_step(step, call, x.shape, method)
     h0 = None
     if initial_step is not None:
-        h0 = check_step(initial_step, x.shape, "central").ravel()
+        h0 = check_step(initial_step, call, x.shape, "central", "initial_step").ravel()
         h0 = 2.0 ** xp.round(xp.log2(h0))
     flat = x.ravel()
     fun = Elementwise(f, bool(vectorized))

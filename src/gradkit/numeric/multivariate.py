@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..backend import xp
+from ..validation import check_callable, invalid
 from .arguments import as_points, check_accuracy, check_method, check_n
 from .errors import DerivativeArgumentError, FunctionOutputError
 from .evaluation import VectorFunction, along
@@ -39,8 +40,8 @@ def _solve(f, x, vectorized, directions, argmag, n, method, accuracy, scalar=Non
     """Derivatives along ``directions`` (m, P): (VectorFunction, Estimate, notes)."""
     fun = VectorFunction(f, x, bool(vectorized))
     if scalar and fun.out_shape != ():
-        raise FunctionOutputError(f"{scalar} needs a scalar-valued f; f(x) has shape "
-                                  f"{fun.out_shape} (use jacobian for vector-valued f)")
+        raise invalid(scalar, "f", "scalar-valued (use numeric.jacobian for vector-valued f)",
+                      got=f"f(x) of shape {fun.out_shape}", error=FunctionOutputError)
     npts = directions.shape[1]
     at_origin = xp.broadcast_to(fun.f0, (npts, fun.k))
     est, notes = estimate(along(fun, directions, False), along(fun, directions, True),
@@ -49,12 +50,15 @@ def _solve(f, x, vectorized, directions, argmag, n, method, accuracy, scalar=Non
     return fun, est, notes
 
 
-def _inputs(x, method, accuracy, allowed=("central", "forward", "backward", "complex")):
-    method = check_method(method, allowed)
-    acc = check_accuracy(accuracy, method)
-    x = as_points(x)
+def _inputs(f, x, method, accuracy, call: str,
+            allowed=("central", "forward", "backward", "complex")):
+    check_callable(f, "f", call, error=FunctionOutputError)
+    method = check_method(method, call, allowed)
+    acc = check_accuracy(accuracy, call, method)
+    x = as_points(x, call)
     if x.size == 0:
-        raise DerivativeArgumentError("x must hold at least one coordinate; got an empty array")
+        raise invalid(call, "x", "non-empty (at least one coordinate)", x,
+                      error=DerivativeArgumentError)
     return x, method, acc
 
 
@@ -95,10 +99,11 @@ def gradient(f: Callable, x, method: str = "central", vectorized: bool = True, *
     >>> bool(np.all(res.error < 1e-9)), bool(res.success.all())
     (True, True)
     """
-    x, method, acc = _inputs(x, method, accuracy)
+    call = "numeric.gradient"
+    x, method, acc = _inputs(f, x, method, accuracy, call)
     scale = _scale(x.ravel())
     fun, est, notes = _solve(f, x, vectorized, xp.diag(scale), xp.abs(x.ravel()) / scale, 1,
-                             method, acc, "gradient")
+                             method, acc, call)
     return build(est.value[:, 0] / scale, est.error[:, 0] / scale, fun.count,
                  est.status[:, 0], notes, x.shape)
 
@@ -129,7 +134,7 @@ def jacobian(f: Callable, x, method: str = "central", vectorized: bool = True, *
     >>> res.df.shape, int(res.nfev) < 40
     ((2, 2), True)
     """
-    x, method, acc = _inputs(x, method, accuracy)
+    x, method, acc = _inputs(f, x, method, accuracy, "numeric.jacobian")
     scale = _scale(x.ravel())
     fun, est, notes = _solve(f, x, vectorized, xp.diag(scale), xp.abs(x.ravel()) / scale, 1,
                              method, acc)
@@ -173,7 +178,8 @@ def hessian(f: Callable, x, method: str = "central", vectorized: bool = True, *,
     >>> bool(np.all(res.error < 1e-8))
     True
     """
-    x, method, acc = _inputs(x, method, accuracy, ("central", "forward", "backward"))
+    call = "numeric.hessian"
+    x, method, acc = _inputs(f, x, method, accuracy, call, ("central", "forward", "backward"))
     m = x.size
     scale = _scale(x.ravel())
     mag = xp.abs(x.ravel()) / scale
@@ -183,7 +189,7 @@ def hessian(f: Callable, x, method: str = "central", vectorized: bool = True, *,
     directions[iu, m + xp.arange(iu.size)] = scale[iu]
     directions[ju, m + xp.arange(iu.size)] = scale[ju]
     argmag = xp.concatenate([mag, xp.maximum(mag[iu], mag[ju])])
-    fun, est, notes = _solve(f, x, vectorized, directions, argmag, 2, method, acc, "hessian")
+    fun, est, notes = _solve(f, x, vectorized, directions, argmag, 2, method, acc, call)
     d, e, st = est.value[:, 0], est.error[:, 0], est.status[:, 0]
     value = xp.empty((m, m))
     error = xp.empty((m, m))
@@ -241,17 +247,17 @@ def directional_derivative(f: Callable, x, v, n: int = 1, method: str = "central
     >>> round(float(directional_derivative(f, [1.0, 2.0], [1.0, 1.0], n=2).df), 8)
     18.0
     """
-    n = check_n(n)
-    x, method, acc = _inputs(x, method, accuracy)
-    if method == "complex" and n != 1:
-        raise DerivativeArgumentError(f"method='complex' computes first derivatives only; n "
-                                      f"must be 1, got {n}")
-    v = as_points(v, "v")
+    call = "numeric.directional_derivative"
+    x, method, acc = _inputs(f, x, method, accuracy, call)
+    n = check_n(n, call, method)
+    v = as_points(v, call, "v")
     if v.shape != x.shape:
-        raise DerivativeArgumentError(f"v must have the shape of x, {x.shape}; got {v.shape}")
+        raise invalid(call, "v", f"an array of the shape of x, {x.shape}", v,
+                      error=DerivativeArgumentError)
     vmax = float(xp.max(xp.abs(v)))
     if vmax == 0:
-        raise DerivativeArgumentError("v must be a nonzero direction; got all zeros")
+        raise invalid(call, "v", "a nonzero direction", got="all zeros",
+                      error=DerivativeArgumentError)
     sigma = float(_scale(xp.max(xp.abs(x))) / 2.0 ** xp.round(xp.log2(vmax)))
     argmag = xp.array([float(xp.max(xp.abs(x))) / (sigma * vmax)])
     fun, est, notes = _solve(f, x, vectorized, (sigma * v.ravel())[:, None], argmag, n, method,

@@ -33,6 +33,7 @@ from ..backend import xp
 from ..errors import GradkitError, NaNError
 from ..graph import Tensor, raw
 from ..tree import tree_flatten, tree_unflatten
+from ..validation import check_callable, check_real, describe, float_leaves, invalid, real_value
 from .clip import _clip_leaves_by_norm, _clip_leaves_by_value
 
 __all__ = ["Optimizer", "ClosureOptimizer", "BoundOptimizer", "Transform", "PyTree",
@@ -42,35 +43,16 @@ PyTree = Any
 LearningRate = float | Callable[[int], float]
 
 
-# -- argument checks shared by the optimisers -------------------------------------------
-
-
-def check_number(value, name: str, owner: str, *, low: float = 0.0, low_open: bool = False,
-                 high: float | None = None, high_open: bool = True) -> float:
-    """``value`` as a float inside the stated interval, or an error naming ``name``."""
-    bad = isinstance(value, bool)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        bad = True
-        v = math.nan
-    inside = (math.isfinite(v) and (v > low if low_open else v >= low)
-              and (high is None or (v < high if high_open else v <= high)))
-    if bad or not inside:
-        interval = ("(" if low_open else "[") + f"{low:g}, " + (
-            "inf)" if high is None else f"{high:g}" + (")" if high_open else "]"))
-        raise GradkitError(f"{owner}: {name} must be a number in {interval}, got {value!r}")
-    return v
+# -- the learning rate ----------------------------------------------------------------------
 
 
 def check_lr(lr, owner: str) -> LearningRate:
     """A learning rate: a non-negative number or a schedule ``step -> lr``."""
     if callable(lr):
         return lr
-    if isinstance(lr, bool) or not isinstance(lr, int | float | xp.integer | xp.floating):
-        raise GradkitError(f"{owner}: lr must be a non-negative number or a schedule "
-                           f"step -> lr, got {lr!r}")
-    return check_number(lr, "lr", owner)
+    if real_value(lr) is None:
+        raise invalid(owner, "lr", "a non-negative number or a schedule step -> lr", lr)
+    return check_real(lr, "lr", owner, low=0.0)
 
 
 def lr_at(lr: LearningRate, step: int, owner: str) -> float:
@@ -78,13 +60,10 @@ def lr_at(lr: LearningRate, step: int, owner: str) -> float:
     if not callable(lr):
         return lr
     value = lr(step)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    if not (math.isfinite(v) and v >= 0):
-        raise GradkitError(f"{owner}: the lr schedule returned {value!r} at step {step}; a "
-                           f"learning rate must be a finite non-negative number")
+    v = real_value(value)
+    if v is None or not (math.isfinite(v) and v >= 0):
+        raise invalid(owner, "lr", "a finite non-negative number",
+                      got=f"{describe(value)} from the schedule at step {step}")
     return v
 
 
@@ -108,20 +87,6 @@ def describe_tree(tree) -> str:
     leaves, treedef = tree_flatten(tree)
     text = repr(tree_unflatten(treedef, [_Shown(x) for x in leaves]))
     return text if len(text) <= 160 else text[:157] + "..."
-
-
-def float_leaves(params, owner: str, what: str = "params") -> tuple[list, object]:
-    """Leaves of ``params`` as floating-point arrays, and the tree structure."""
-    leaves, treedef = tree_flatten(params)
-    out = []
-    for i, p in enumerate(leaves):
-        a = xp.asarray(raw(p))
-        if a.dtype.kind != "f":
-            hint = " (write 1.0, not 1, or use .astype(float))" if a.dtype.kind in "iub" else ""
-            raise GradkitError(f"{owner}: {what} leaf {i} has dtype {a.dtype}; optimisers "
-                               f"update floating-point arrays{hint}")
-        out.append(a)
-    return out, treedef
 
 
 def grad_leaves(grads, params, p_leaves: list, treedef, owner: str, step: int | None) -> list:
@@ -195,13 +160,13 @@ class Transform:
 
     def init(self, params: PyTree) -> dict:
         """The state: ``{}`` (transforms keep none)."""
-        float_leaves(params, f"{self.name}.init")
+        float_leaves(params, "params", f"{self.name}.init")
         return {}
 
     def update(self, tree: PyTree, state: dict, params: PyTree) -> tuple[PyTree, dict]:
         """The transformed gradients (or new parameters), with the state unchanged."""
         owner = f"{self.name}.update"
-        p_leaves, treedef = float_leaves(params, owner)
+        p_leaves, treedef = float_leaves(params, "params", owner)
         if self.stage == "params":
             return tree_unflatten(treedef, self.apply_params(tree, treedef, p_leaves,
                                                              owner)), state
@@ -224,7 +189,7 @@ class _ClipValue(Transform):
     name = "clip_value"
 
     def __init__(self, max_value: float):
-        self.max_value = check_number(max_value, "max_value", self.name, low_open=True)
+        self.max_value = check_real(max_value, "max_value", self.name, low=0.0, low_open=True)
 
     def apply_grads(self, leaves: list) -> list:
         return _clip_leaves_by_value(leaves, self.max_value)
@@ -237,7 +202,7 @@ class _ClipNorm(Transform):
     name = "clip_norm"
 
     def __init__(self, max_norm: float):
-        self.max_norm = check_number(max_norm, "max_norm", self.name, low_open=True)
+        self.max_norm = check_real(max_norm, "max_norm", self.name, low=0.0, low_open=True)
 
     def apply_grads(self, leaves: list) -> list:
         return _clip_leaves_by_norm(leaves, self.max_norm)
@@ -251,10 +216,7 @@ class _Project(Transform):
     name = "project"
 
     def __init__(self, fn: Callable[[PyTree], PyTree]):
-        if not callable(fn):
-            raise GradkitError(f"project: the projection must be a callable params -> params, "
-                               f"got {fn!r}")
-        self.fn = fn
+        self.fn = check_callable(fn, "fn", self.name, what="a callable params -> params")
 
     def apply_params(self, new_params, treedef, p_leaves: list, owner: str) -> list:
         return check_projected(self.fn(new_params), treedef, p_leaves, owner)
@@ -298,14 +260,13 @@ class Optimizer:
                  project: Callable[[PyTree], PyTree] | None = None):
         name = type(self).__name__
         self.lr = check_lr(lr, name)
-        self.clip_norm = (None if clip_norm is None
-                          else check_number(clip_norm, "clip_norm", name, low_open=True))
-        self.clip_value = (None if clip_value is None
-                           else check_number(clip_value, "clip_value", name, low_open=True))
-        if project is not None and not callable(project):
-            raise GradkitError(f"{name}: project must be a callable params -> params, got "
-                               f"{project!r}")
-        self.project = project
+        self.clip_norm = (None if clip_norm is None else
+                          check_real(clip_norm, "clip_norm", name, low=0.0, low_open=True))
+        self.clip_value = (None if clip_value is None else
+                           check_real(clip_value, "clip_value", name, low=0.0, low_open=True))
+        self.project = (None if project is None else
+                        check_callable(project, "project", name,
+                                       what="a callable params -> params"))
         # The flags are shorthands for chain(clip_value(.), clip_norm(.), self, project(.)):
         # the same transforms, applied inside update so that the state stays this one's.
         self._before = tuple(t for t in (
@@ -341,7 +302,7 @@ class Optimizer:
             (momentum, moment estimates...), in the parameters' dtypes.
         """
         owner = f"{type(self).__name__}.init"
-        leaves, treedef = float_leaves(params, owner)
+        leaves, treedef = float_leaves(params, "params", owner)
         state = {"step": xp.asarray(0, dtype=xp.int64)}
         for name in self.slots:
             state[name] = tree_unflatten(treedef, [self._slot_init(name, p) for p in leaves])
@@ -400,7 +361,7 @@ class Optimizer:
             Mismatched structures or shapes between ``grads``, ``state`` and ``params``.
         """
         owner = f"{type(self).__name__}.update"
-        p_leaves, treedef = float_leaves(params, owner)
+        p_leaves, treedef = float_leaves(params, "params", owner)
         step, slots = self._read_state(state, treedef, p_leaves, owner)
         g_leaves = grad_leaves(grads, params, p_leaves, treedef, owner, step)
         for t in self._before:

@@ -10,32 +10,10 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..errors import GradkitError
-from ..graph import raw
-from ..tree import tree_flatten, tree_unflatten
+from ..tree import tree_unflatten
+from ..validation import check_real, float_leaves
 
 __all__ = ["global_norm", "clip_by_global_norm", "clip_by_value"]
-
-
-def _leaves(tree, owner: str) -> tuple[list, object]:
-    leaves, treedef = tree_flatten(tree)
-    out = []
-    for i, g in enumerate(leaves):
-        a = xp.asarray(raw(g))
-        if a.dtype.kind not in "fiu":
-            raise GradkitError(f"{owner}: leaf {i} has dtype {a.dtype}; gradients must be "
-                               f"real arrays")
-        out.append(a if a.dtype.kind == "f" else a.astype(xp.float64))
-    return out, treedef
-
-
-def _positive(value, name: str, owner: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = xp.nan
-    if isinstance(value, bool) or not (v > 0 and v < xp.inf):
-        raise GradkitError(f"{owner}: {name} must be a positive finite number, got {value!r}")
-    return v
 
 
 def _norm_of_leaves(leaves: list) -> float:
@@ -72,7 +50,7 @@ def global_norm(tree) -> float:
     >>> global_norm({"w": np.array([3.0, 0.0]), "b": np.array(4.0)})
     5.0
     """
-    return _norm_of_leaves(_leaves(tree, "global_norm")[0])
+    return _norm_of_leaves(float_leaves(tree, "tree", "global_norm", convert=True)[0])
 
 
 def clip_by_global_norm(grads, max_norm: float):
@@ -96,8 +74,9 @@ def clip_by_global_norm(grads, max_norm: float):
     >>> clip_by_global_norm([np.array([3.0, 0.0]), np.array([4.0])], 1.0)
     [array([0.6, 0. ]), array([0.8])]
     """
-    bound = _positive(max_norm, "max_norm", "clip_by_global_norm")
-    leaves, treedef = _leaves(grads, "clip_by_global_norm")
+    owner = "clip_by_global_norm"
+    bound = check_real(max_norm, "max_norm", owner, low=0.0, low_open=True)
+    leaves, treedef = float_leaves(grads, "grads", owner, convert=True)
     if not all(xp.isfinite(a).all() for a in leaves):
         raise GradkitError("clip_by_global_norm: grads hold NaN or inf; there is no norm to "
                            "clip to")
@@ -121,6 +100,7 @@ def clip_by_value(grads, max_value: float):
     >>> clip_by_value({"w": np.array([-3.0, 0.5, 2.0])}, 1.0)
     {'w': array([-1. ,  0.5,  1. ])}
     """
-    bound = _positive(max_value, "max_value", "clip_by_value")
-    leaves, treedef = _leaves(grads, "clip_by_value")
+    owner = "clip_by_value"
+    bound = check_real(max_value, "max_value", owner, low=0.0, low_open=True)
+    leaves, treedef = float_leaves(grads, "grads", owner, convert=True)
     return tree_unflatten(treedef, _clip_leaves_by_value(leaves, bound))

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from ..backend import xp
 from ..errors import GradkitError
-from .base import LearningRate, Optimizer, PyTree, check_number
+from ..validation import check_real, invalid
+from .base import LearningRate, Optimizer, PyTree
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
@@ -22,10 +23,9 @@ def _betas(betas, owner: str) -> tuple[float, float]:
     try:
         b1, b2 = betas
     except (TypeError, ValueError):
-        raise GradkitError(f"{owner}: betas must be a pair (beta1, beta2), got "
-                           f"{betas!r}") from None
-    return (check_number(b1, "betas[0]", owner, high=1.0),
-            check_number(b2, "betas[1]", owner, high=1.0))
+        raise invalid(owner, "betas", "a pair (beta1, beta2)", betas) from None
+    return (check_real(b1, "betas[0]", owner, low=0.0, high=1.0, high_open=True),
+            check_real(b2, "betas[1]", owner, low=0.0, high=1.0, high_open=True))
 
 
 class SGD(Optimizer):
@@ -71,11 +71,12 @@ class SGD(Optimizer):
                  clip_norm: float | None = None, clip_value: float | None = None,
                  project: _Project = None):
         super().__init__(lr, clip_norm=clip_norm, clip_value=clip_value, project=project)
-        self.momentum = check_number(momentum, "momentum", "SGD", high=1.0)
+        self.momentum = check_real(momentum, "momentum", "SGD", low=0.0, high=1.0,
+                                   high_open=True)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
             raise GradkitError("SGD: nesterov=True needs momentum > 0")
-        self.weight_decay = check_number(weight_decay, "weight_decay", "SGD")
+        self.weight_decay = check_real(weight_decay, "weight_decay", "SGD", low=0.0)
         self.slots = ("momentum",) if self.momentum > 0 else ()
 
     def _hyper(self) -> dict:
@@ -136,8 +137,8 @@ class Adam(Optimizer):
         super().__init__(lr, clip_norm=clip_norm, clip_value=clip_value, project=project)
         name = type(self).__name__
         self.betas = _betas(betas, name)
-        self.eps = check_number(eps, "eps", name, low_open=True)
-        self.weight_decay = check_number(weight_decay, "weight_decay", name)
+        self.eps = check_real(eps, "eps", name, low=0.0, low_open=True)
+        self.weight_decay = check_real(weight_decay, "weight_decay", name, low=0.0)
 
     def _hyper(self) -> dict:
         return {"betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
@@ -245,11 +246,12 @@ class RMSprop(Optimizer):
                  clip_norm: float | None = None, clip_value: float | None = None,
                  project: _Project = None):
         super().__init__(lr, clip_norm=clip_norm, clip_value=clip_value, project=project)
-        self.alpha = check_number(alpha, "alpha", "RMSprop", high=1.0)
-        self.eps = check_number(eps, "eps", "RMSprop", low_open=True)
-        self.momentum = check_number(momentum, "momentum", "RMSprop", high=1.0)
+        self.alpha = check_real(alpha, "alpha", "RMSprop", low=0.0, high=1.0, high_open=True)
+        self.eps = check_real(eps, "eps", "RMSprop", low=0.0, low_open=True)
+        self.momentum = check_real(momentum, "momentum", "RMSprop", low=0.0, high=1.0,
+                                   high_open=True)
         self.centered = bool(centered)
-        self.weight_decay = check_number(weight_decay, "weight_decay", "RMSprop")
+        self.weight_decay = check_real(weight_decay, "weight_decay", "RMSprop", low=0.0)
         self.slots = (("v",) + (("mean",) if self.centered else ())
                       + (("momentum",) if self.momentum > 0 else ()))
 
@@ -315,10 +317,10 @@ class Adagrad(Optimizer):
                  clip_norm: float | None = None, clip_value: float | None = None,
                  project: _Project = None):
         super().__init__(lr, clip_norm=clip_norm, clip_value=clip_value, project=project)
-        self.eps = check_number(eps, "eps", "Adagrad", low_open=True)
-        self.initial_accumulator_value = check_number(
-            initial_accumulator_value, "initial_accumulator_value", "Adagrad")
-        self.weight_decay = check_number(weight_decay, "weight_decay", "Adagrad")
+        self.eps = check_real(eps, "eps", "Adagrad", low=0.0, low_open=True)
+        self.initial_accumulator_value = check_real(
+            initial_accumulator_value, "initial_accumulator_value", "Adagrad", low=0.0)
+        self.weight_decay = check_real(weight_decay, "weight_decay", "Adagrad", low=0.0)
 
     def _hyper(self) -> dict:
         return {"eps": self.eps, "initial_accumulator_value": self.initial_accumulator_value,

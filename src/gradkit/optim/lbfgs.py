@@ -37,13 +37,12 @@ from ..errors import GradkitError, NaNError
 from ..graph import raw
 from ..transforms import value_and_grad as _value_and_grad
 from ..tree import tree_unflatten
+from ..validation import check_callable, check_int, check_real, float_leaves, invalid
 from .base import (
     BoundOptimizer,
     ClosureOptimizer,
     PyTree,
-    check_number,
     describe_tree,
-    float_leaves,
     grad_leaves,
 )
 
@@ -356,19 +355,17 @@ class LBFGS(ClosureOptimizer):
     def __init__(self, m: int = 10, *, gtol: float = 1e-5, ftol: float = 2.220446049250313e-09,
                  max_iter: int = 15000, max_fev: int = 15000, max_ls: int = 20,
                  c1: float = 1e-4, c2: float = 0.9):
-        for name, v in (("m", m), ("max_iter", max_iter), ("max_fev", max_fev),
-                        ("max_ls", max_ls)):
-            if isinstance(v, bool) or not isinstance(v, int | xp.integer) or v < 1:
-                raise GradkitError(f"LBFGS: {name} must be a positive integer, got {v!r}")
-        self.m, self.max_iter, self.max_fev, self.max_ls = (int(m), int(max_iter),
-                                                            int(max_fev), int(max_ls))
-        self.gtol = check_number(gtol, "gtol", "LBFGS")
-        self.ftol = check_number(ftol, "ftol", "LBFGS")
-        self.c1 = check_number(c1, "c1", "LBFGS", low_open=True, high=1.0)
-        self.c2 = check_number(c2, "c2", "LBFGS", low_open=True, high=1.0)
+        owner = "LBFGS"
+        self.m, self.max_iter, self.max_fev, self.max_ls = (
+            check_int(v, name, owner, low=1) for name, v in
+            (("m", m), ("max_iter", max_iter), ("max_fev", max_fev), ("max_ls", max_ls)))
+        self.gtol = check_real(gtol, "gtol", owner, low=0.0)
+        self.ftol = check_real(ftol, "ftol", owner, low=0.0)
+        self.c1, self.c2 = (check_real(v, name, owner, low=0.0, low_open=True, high=1.0,
+                                       high_open=True) for name, v in (("c1", c1), ("c2", c2)))
         if not self.c1 < self.c2:
-            raise GradkitError(f"LBFGS: the Wolfe constants need c1 < c2, got c1={c1!r}, "
-                               f"c2={c2!r}")
+            raise invalid(owner, "c1", f"less than c2={c2!r} (the strong Wolfe conditions need "
+                                       f"c1 < c2)", c1)
 
     def __repr__(self) -> str:
         return (f"LBFGS(m={self.m}, gtol={self.gtol!r}, ftol={self.ftol!r}, "
@@ -430,7 +427,7 @@ class LBFGS(ClosureOptimizer):
         with their value and gradient; NaN until the first update).
         """
         owner = "LBFGS.init"
-        leaves, treedef = float_leaves(params, owner)
+        leaves, treedef = float_leaves(params, "params", owner)
         flat = _Flat(leaves, treedef, owner)
         dt = flat.dtype
         return {"step": xp.asarray(0, dtype=xp.int64), "nfev": xp.asarray(0, dtype=xp.int64),
@@ -506,11 +503,10 @@ class LBFGS(ClosureOptimizer):
         (array([3., 3.]), array([0.]), 0.0)
         """
         owner = "LBFGS.update"
-        if not callable(value_and_grad):
-            raise GradkitError(f"{owner}: value_and_grad= is required, a callable params -> "
-                               f"(value, grads) such as gradkit.value_and_grad(loss): the line "
-                               f"search evaluates the function")
-        leaves, treedef = float_leaves(params, owner)
+        check_callable(value_and_grad, "value_and_grad", owner,
+                       what="a callable params -> (value, grads) such as "
+                            "gradkit.value_and_grad(loss), for the line search")
+        leaves, treedef = float_leaves(params, "params", owner)
         flat = _Flat(leaves, treedef, owner)
         st = self._read_state(state, flat, owner)
         step = int(st["step"])
@@ -586,8 +582,7 @@ class LBFGS(ClosureOptimizer):
             The value or the gradient at ``x0`` is not finite.
         """
         owner = "LBFGS.minimize"
-        if not callable(fun):
-            raise GradkitError(f"{owner}: fun must be callable, got {fun!r}")
+        check_callable(fun, "fun", owner)
         if jac is None:
             vg_fun = _value_and_grad(fun)
             vg = lambda p: vg_fun(p, *args)
@@ -596,8 +591,8 @@ class LBFGS(ClosureOptimizer):
         elif callable(jac):
             vg = lambda p: (fun(p, *args), jac(p, *args))
         else:
-            raise GradkitError(f"{owner}: jac must be None, True or a callable, got {jac!r}")
-        leaves, treedef = float_leaves(x0, owner, "x0")
+            raise invalid(owner, "jac", "None, True or a callable", jac)
+        leaves, treedef = float_leaves(x0, "x0", owner)
         flat = _Flat(leaves, treedef, owner)
         fg = flat.wrap(vg)
         x = flat.ravel(leaves)
@@ -699,7 +694,7 @@ class LBFGS(ClosureOptimizer):
         return value, new_params, new_state
 
     def _cached_value(self, state, params) -> float | None:
-        leaves, treedef = float_leaves(params, "LBFGS.step")
+        leaves, treedef = float_leaves(params, "params", "LBFGS.step")
         x = _Flat(leaves, treedef, "LBFGS.step").ravel(leaves)
         cached_x = xp.asarray(raw(state.get("x"))) if isinstance(state, dict) else None
         value = xp.asarray(raw(state.get("value", xp.nan))) if isinstance(state, dict) else None

@@ -12,19 +12,9 @@ from ..backend import xp
 from ..errors import GradkitError
 from ..graph import raw
 from ..tree import tree_flatten, tree_unflatten
+from ..validation import check_axis, check_real, float_leaves, invalid
 
 __all__ = ["project_box", "project_nonnegative", "project_simplex"]
-
-
-def _float_leaves(x, owner: str) -> tuple[list, object]:
-    leaves, treedef = tree_flatten(x)
-    out = []
-    for i, leaf in enumerate(leaves):
-        a = xp.asarray(raw(leaf))
-        if a.dtype.kind not in "fiub":
-            raise GradkitError(f"{owner}: leaf {i} has dtype {a.dtype}; expected a real array")
-        out.append(a if a.dtype.kind == "f" else a.astype(xp.float64))
-    return out, treedef
 
 
 def _bound_leaves(bound, treedef, n: int, name: str, owner: str) -> list:
@@ -37,8 +27,8 @@ def _bound_leaves(bound, treedef, n: int, name: str, owner: str) -> list:
     except (TypeError, ValueError):
         one = None
     if one is None or one.dtype.kind not in "fiub":
-        raise GradkitError(f"{owner}: {name} must be a scalar, an array, or a pytree with the "
-                           f"structure of x, got {bound!r}")
+        raise invalid(owner, name, "a scalar, an array, or a pytree with the structure of x",
+                      bound)
     return [one] * n
 
 
@@ -64,7 +54,7 @@ def project_box(x, lo=-xp.inf, hi=xp.inf):
     array([0. , 0.5, 1. ])
     """
     owner = "project_box"
-    leaves, treedef = _float_leaves(x, owner)
+    leaves, treedef = float_leaves(x, "x", owner, convert=True)
     los = _bound_leaves(lo, treedef, len(leaves), "lo", owner)
     his = _bound_leaves(hi, treedef, len(leaves), "hi", owner)
     out = []
@@ -94,7 +84,7 @@ def project_nonnegative(x):
     >>> project_nonnegative({"w": np.array([-1.0, 2.0])})
     {'w': array([0., 2.])}
     """
-    leaves, treedef = _float_leaves(x, "project_nonnegative")
+    leaves, treedef = float_leaves(x, "x", "project_nonnegative", convert=True)
     return tree_unflatten(treedef, [xp.asarray(xp.maximum(a, 0), dtype=a.dtype) for a in leaves])
 
 
@@ -128,23 +118,17 @@ def project_simplex(x, s: float = 1.0, axis: int = -1):
            [1. , 0. ]])
     """
     owner = "project_simplex"
-    try:
-        total = float(s)
-    except (TypeError, ValueError):
-        total = xp.nan
-    if isinstance(s, bool) or not (0 < total < xp.inf):
-        raise GradkitError(f"{owner}: s must be a positive finite number, got {s!r}")
-    leaves, treedef = _float_leaves(x, owner)
+    total = check_real(s, "s", owner, low=0.0, low_open=True)
+    leaves, treedef = float_leaves(x, "x", owner, convert=True)
     out = []
     for i, a in enumerate(leaves):
         if a.ndim == 0:
-            raise GradkitError(f"{owner}: leaf {i} is 0-d; the simplex needs at least one axis")
-        if not -a.ndim <= axis < a.ndim:
-            raise GradkitError(f"{owner}: axis {axis} is out of range for leaf {i} of shape "
-                               f"{a.shape}")
-        if a.shape[axis] == 0:
-            raise GradkitError(f"{owner}: leaf {i} has no entries along axis {axis}")
-        out.append(xp.moveaxis(_simplex_last(xp.moveaxis(a, axis, -1), total), -1, axis))
+            raise invalid(owner, f"x leaf {i}", "an array of at least one dimension (the "
+                          "simplex is along an axis)", a)
+        ax = check_axis(axis, "axis", owner, a.ndim)
+        if a.shape[ax] == 0:
+            raise invalid(owner, f"x leaf {i}", f"non-empty along axis {axis}", a)
+        out.append(xp.moveaxis(_simplex_last(xp.moveaxis(a, ax, -1), total), -1, ax))
     return tree_unflatten(treedef, out)
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..backend import xp
-from ..errors import GradkitError
-from .base import check_number
+from ..validation import check_int, check_real, invalid
 
 __all__ = ["Schedule", "step_decay", "exponential_decay", "inverse_time", "cosine", "warmup"]
 
@@ -40,8 +39,7 @@ class Schedule:
     def __call__(self, step):
         s = xp.asarray(step)
         if s.dtype.kind not in "iuf" or not xp.all(s >= 0):
-            raise GradkitError(f"{self._description}: step must be a non-negative number, "
-                               f"got {step!r}")
+            raise invalid(self._description, "step", "a non-negative number", step)
         out = xp.asarray(self._fn(s.astype(xp.float64)), dtype=xp.float64)
         return float(out) if out.ndim == 0 else out
 
@@ -58,14 +56,8 @@ def _fn_of(lr, owner: str) -> Callable:
             values = [float(lr(int(k))) for k in s.ravel()]
             return xp.asarray(values, dtype=xp.float64).reshape(s.shape)
         return per_step
-    value = check_number(lr, "lr", owner)
+    value = check_real(lr, "lr", owner, low=0.0)
     return lambda s: xp.full(s.shape, value)
-
-
-def _steps(value, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | xp.integer) or value < 1:
-        raise GradkitError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
@@ -80,9 +72,9 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     array([0.1  , 0.1  , 0.05 , 0.025])
     """
     owner = "step_decay"
-    lr = check_number(lr, "lr", owner)
-    step_size = _steps(step_size, "step_size", owner)
-    gamma = check_number(gamma, "gamma", owner, high=1.0, high_open=False)
+    lr = check_real(lr, "lr", owner, low=0.0)
+    step_size = check_int(step_size, "step_size", owner, low=1)
+    gamma = check_real(gamma, "gamma", owner, low=0.0, high=1.0)
     return Schedule(lambda s: lr * gamma ** xp.floor(s / step_size),
                     f"step_decay(lr={lr!r}, step_size={step_size}, gamma={gamma!r})")
 
@@ -97,8 +89,8 @@ def exponential_decay(lr: float, gamma: float) -> Schedule:
     array([1.  , 0.5 , 0.25])
     """
     owner = "exponential_decay"
-    lr = check_number(lr, "lr", owner)
-    gamma = check_number(gamma, "gamma", owner, high=1.0, high_open=False)
+    lr = check_real(lr, "lr", owner, low=0.0)
+    gamma = check_real(gamma, "gamma", owner, low=0.0, high=1.0)
     return Schedule(lambda s: lr * gamma**s, f"exponential_decay(lr={lr!r}, gamma={gamma!r})")
 
 
@@ -114,9 +106,9 @@ def inverse_time(lr: float, decay_rate: float, power: float = 1.0) -> Schedule:
     array([1.  , 0.5 , 0.25])
     """
     owner = "inverse_time"
-    lr = check_number(lr, "lr", owner)
-    decay_rate = check_number(decay_rate, "decay_rate", owner)
-    power = check_number(power, "power", owner)
+    lr = check_real(lr, "lr", owner, low=0.0)
+    decay_rate = check_real(decay_rate, "decay_rate", owner, low=0.0)
+    power = check_real(power, "power", owner, low=0.0)
     return Schedule(lambda s: lr / (1 + decay_rate * s) ** power,
                     f"inverse_time(lr={lr!r}, decay_rate={decay_rate!r}, power={power!r})")
 
@@ -134,9 +126,9 @@ def cosine(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule:
     array([1. , 0.6, 0.2, 0.2])
     """
     owner = "cosine"
-    lr = check_number(lr, "lr", owner)
-    total_steps = _steps(total_steps, "total_steps", owner)
-    final_lr = check_number(final_lr, "final_lr", owner)
+    lr = check_real(lr, "lr", owner, low=0.0)
+    total_steps = check_int(total_steps, "total_steps", owner, low=1)
+    final_lr = check_real(final_lr, "final_lr", owner, low=0.0)
     span = lr - final_lr
 
     def fn(s):
@@ -169,7 +161,7 @@ def warmup(schedule: float | Callable[[int], float], warmup_steps: int) -> Sched
     array([0.08, 0.1 , 0.05, 0.  ])
     """
     owner = "warmup"
-    warmup_steps = _steps(warmup_steps, "warmup_steps", owner)
+    warmup_steps = check_int(warmup_steps, "warmup_steps", owner, low=1)
     base = _fn_of(schedule, owner)
     start = float(base(xp.zeros(())))
 

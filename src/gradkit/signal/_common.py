@@ -1,4 +1,5 @@
-"""Shared pieces of :mod:`gradkit.signal`: argument checks and edge-aware linear filters.
+"""Shared pieces of :mod:`gradkit.signal`: its own argument checks (samples, spacing,
+coordinates; the generic ones are in :mod:`gradkit.validation`) and edge-aware linear filters.
 
 A derivative of sampled data along one axis is a linear map with the same weights at
 every interior sample (a correlation with a kernel) and its own weights at the few
@@ -9,15 +10,14 @@ result can be differentiated with respect to the samples.
 
 from __future__ import annotations
 
-import numbers
+import math
 
 from .. import numpy as gnp
 from ..backend import xp
-from ..errors import GradkitError
 from ..graph import raw
+from ..validation import check_finite_array, invalid, real_value
 
-__all__ = ["EdgeFilter", "as_samples", "check_axis", "check_int", "check_spacing",
-           "check_grid", "is_uniform", "moved"]
+__all__ = ["EdgeFilter", "as_samples", "check_spacing", "check_grid", "is_uniform", "moved"]
 
 # Interior correlations use sliding windows and one matrix product while the windows
 # hold fewer elements than this; beyond it, one slice per kernel offset (no copy).
@@ -25,84 +25,33 @@ _WINDOW_LIMIT = 4_000_000
 
 
 def as_samples(y, fn: str, name: str = "y", min_ndim: int = 1):
-    """``y`` as an array or Tensor of floats, after checking that every value is finite."""
-    value = raw(y)
-    if not isinstance(value, xp.ndarray | xp.generic):
-        try:
-            value = xp.asarray(value)
-        except (ValueError, TypeError) as e:
-            raise GradkitError(f"{fn}: {name} must be an array of numbers ({e})") from e
-        y = value
-    if value.dtype.kind not in "biuf":
-        raise GradkitError(f"{fn}: {name} must hold real numbers, got dtype {value.dtype}")
-    if value.ndim < min_ndim:
-        raise GradkitError(f"{fn}: {name} must have at least {min_ndim} dimension(s), got "
-                           f"shape {value.shape}")
-    if value.dtype.kind != "f":
-        value = value.astype(xp.float64)
-        y = value
-    bad = ~xp.isfinite(value)
-    if bad.any():
-        first = tuple(int(i) for i in xp.argwhere(bad)[0])
-        where = first[0] if len(first) == 1 else first
-        raise GradkitError(
-            f"{fn}: {name} contains NaN or inf ({int(bad.sum())} of {value.size} values, "
-            f"the first at index {where}); remove or interpolate them first")
-    return y
-
-
-def check_axis(axis, ndim: int, fn: str) -> int:
-    """``axis`` as a non-negative int, or a clear error."""
-    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
-        raise GradkitError(f"{fn}: axis must be an integer, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise GradkitError(f"{fn}: axis={axis} is out of range for an array with {ndim} "
-                           f"dimension(s)")
-    return int(axis) % ndim
-
-
-def check_int(value, name: str, fn: str, low: int, high: int | None = None) -> int:
-    """An integer argument in ``[low, high]`` (``high`` None: unbounded)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise GradkitError(f"{fn}: {name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        span = f">= {low}" if high is None else f"between {low} and {high}"
-        raise GradkitError(f"{fn}: {name}={value} is out of range; it must be {span}")
-    return value
+    """``y`` with finite real values: a float Tensor as it is (so that the gradient flows),
+    anything else as a floating-point array (integers become float64)."""
+    arr = check_finite_array(y, name, fn, min_ndim=min_ndim)
+    return y if arr is raw(y) else arr
 
 
 def check_spacing(dx, fn: str) -> float:
     """A finite, non-zero sample spacing."""
-    try:
-        h = float(raw(dx))
-    except (TypeError, ValueError) as e:
-        raise GradkitError(f"{fn}: dx must be a number (the sample spacing), got {dx!r}") from e
-    if not xp.isfinite(h) or h == 0.0:
-        raise GradkitError(f"{fn}: dx must be finite and non-zero, got {h}")
+    h = real_value(dx)
+    if h is None or not math.isfinite(h) or h == 0.0:
+        raise invalid(fn, "dx", "a finite non-zero number (the sample spacing)", dx)
     return h
 
 
 def check_grid(x, size: int, fn: str):
     """Sample coordinates: 1-D, ``size`` finite values, strictly monotonic."""
-    x = xp.asarray(raw(x))
-    if x.dtype.kind not in "iuf" or x.ndim != 1:
-        raise GradkitError(f"{fn}: x must be a 1-D array of real coordinates, got dtype "
-                           f"{x.dtype} and shape {x.shape}")
-    if x.shape[0] != size:
-        raise GradkitError(f"{fn}: x has {x.shape[0]} coordinates but y has {size} samples "
-                           f"along the axis")
-    x = x.astype(xp.float64)
-    bad = ~xp.isfinite(x)
-    if bad.any():
-        raise GradkitError(f"{fn}: x contains NaN or inf (the first at index "
-                           f"{int(xp.argmax(bad))})")
+    x = check_finite_array(x, "x", fn)
+    if x.ndim != 1 or x.shape[0] != size:
+        raise invalid(fn, "x", f"a 1-D array of {size} coordinates (one per sample of y along "
+                               f"the axis)", x)
+    x = x.astype(xp.float64)  # a copy: the caller keeps its array
     step = xp.diff(x)
     if size > 1 and not ((step > 0).all() or (step < 0).all()):
         i = int(xp.argmax(step <= 0)) if step[0] > 0 else int(xp.argmax(step >= 0))
-        raise GradkitError(
-            f"{fn}: x must be strictly monotonic (sorted, without repeats), but x[{i}] = "
-            f"{x[i]!r} and x[{i + 1}] = {x[i + 1]!r}; sort x and y together first")
+        raise invalid(fn, "x", "strictly monotonic (sorted, without repeats; sort x and y "
+                               "together first)",
+                      got=f"x[{i}] = {x[i].item()!r} and x[{i + 1}] = {x[i + 1].item()!r}")
     return x
 
 

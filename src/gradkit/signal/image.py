@@ -12,9 +12,9 @@ inside a loss and be differentiated.
 from __future__ import annotations
 
 from .. import numpy as gnp
-from ..errors import GradkitError
 from ..graph import raw
-from ._common import as_samples, check_axis
+from ..validation import check_axis, check_choice, invalid
+from ._common import as_samples
 
 __all__ = ["sobel", "prewitt", "scharr", "gradient_magnitude", "gradient_orientation"]
 
@@ -50,13 +50,9 @@ def _correlate3(a, weights, axis: int, mode: str, cval: float):
 
 def _prepare(image, mode: str, fn: str):
     image = as_samples(image, fn, name="input")
-    if mode not in _MODES:
-        raise GradkitError(f"{fn}: mode={mode!r} is not one of {sorted(_MODES)}")
-    value = raw(image)
-    if value.ndim == 0:
-        raise GradkitError(f"{fn}: input must have at least one dimension")
-    if 0 in value.shape:
-        raise GradkitError(f"{fn}: input is empty (shape {value.shape})")
+    mode = check_choice(mode, "mode", fn, sorted(_MODES))
+    if 0 in raw(image).shape:
+        raise invalid(fn, "input", "non-empty", image)
     return image, _MODES[mode]
 
 
@@ -73,9 +69,9 @@ def _edge_filter(name: str, smoothing_text: str):
     smoothing = _SMOOTHING[name]
 
     def op(input, axis: int = -1, mode: str = "reflect", cval: float = 0.0):  # noqa: A002
-        fn = name
+        fn = f"signal.{name}"
         image, pad_mode = _prepare(input, mode, fn)
-        axis = check_axis(axis, len(raw(image).shape), fn)
+        axis = check_axis(axis, "axis", fn, len(raw(image).shape))
         return _operator(image, axis, smoothing, pad_mode, float(cval))
 
     op.__name__ = op.__qualname__ = name
@@ -138,9 +134,7 @@ scharr = _edge_filter("scharr", "[3, 10, 3]")
 
 
 def _components(input, operator: str, mode: str, cval: float, fn: str):  # noqa: A002
-    if operator not in _SMOOTHING:
-        raise GradkitError(f"{fn}: operator={operator!r} is not one of "
-                           f"{sorted(_SMOOTHING)}")
+    check_choice(operator, "operator", fn, sorted(_SMOOTHING))
     image, pad_mode = _prepare(input, mode, fn)
     nd = len(raw(image).shape)
     return [_operator(image, ax, _SMOOTHING[operator], pad_mode, float(cval))
@@ -192,7 +186,7 @@ def gradient_magnitude(input, operator: str = "sobel", mode: str = "reflect",  #
     >>> bool(np.allclose(m, m[::-1]) and np.allclose(m, m[:, ::-1]) and np.allclose(m, m.T))
     True
     """
-    parts = _components(input, operator, mode, cval, "gradient_magnitude")
+    parts = _components(input, operator, mode, cval, "signal.gradient_magnitude")
     total = parts[0] * parts[0]
     for p in parts[1:]:
         total = total + p * p
@@ -235,11 +229,10 @@ def gradient_orientation(input, operator: str = "sobel", mode: str = "reflect", 
     >>> round(float(gradient_orientation(ramp.T)[1, 1]), 4)  # brighter downwards
     1.5708
     """
-    fn = "gradient_orientation"
+    fn = "signal.gradient_orientation"
     image = as_samples(input, fn, name="input")
-    ndim = raw(image).ndim
-    if ndim != 2:
-        raise GradkitError(f"{fn}: input must be a 2-D image, got {ndim} dimension(s)")
+    if raw(image).ndim != 2:
+        raise invalid(fn, "input", "a 2-D image", image)
     g0, g1 = _components(image, operator, mode, cval, fn)
     flat = (raw(g0) == 0) & (raw(g1) == 0)
     if flat.any():

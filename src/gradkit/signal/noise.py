@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from ..backend import xp
-from ..errors import GradkitError
 from ..graph import raw
-from ._common import as_samples, check_axis, check_int
+from ..validation import check_axis, check_int, invalid
+from ._common import as_samples
 
 __all__ = ["noise_std"]
 
@@ -53,13 +53,13 @@ def noise_std(y, axis: int = -1, max_order: int = 6):
     >>> round(float(noise_std(y)), 2)
     0.1
     """
-    fn = "noise_std"
+    fn = "signal.noise_std"
     y = xp.asarray(raw(as_samples(y, fn)), dtype=xp.float64)
-    axis = check_axis(axis, y.ndim, fn)
-    max_order = check_int(max_order, "max_order", fn, 1)
+    axis = check_axis(axis, "axis", fn, y.ndim)
+    max_order = check_int(max_order, "max_order", fn, low=1)
     size = y.shape[axis]
     if size < 3:
-        raise GradkitError(f"{fn}: need at least 3 samples along the axis, y has {size}")
+        raise invalid(fn, "y", "at least 3 samples long along the axis", got=f"{size} samples")
     z = xp.moveaxis(y, axis, -1)
     best = xp.full(z.shape[:-1], xp.inf)
     for k in range(1, min(max_order, size - 2) + 1):

@@ -6,18 +6,9 @@ import math
 
 from .. import numpy as gnp
 from ..backend import xp
-from ..errors import GradkitError
 from ..graph import raw
-from ._common import (
-    EdgeFilter,
-    as_samples,
-    check_axis,
-    check_grid,
-    check_int,
-    check_spacing,
-    is_uniform,
-    moved,
-)
+from ..validation import check_axis, check_int, invalid
+from ._common import EdgeFilter, as_samples, check_grid, check_spacing, is_uniform, moved
 from .noise import noise_std
 
 __all__ = ["savgol_derivative", "savgol_window", "savgol_filter_weights"]
@@ -184,12 +175,12 @@ def savgol_window(y, dx: float = 1.0, n: int = 1, axis: int = -1, window: int | 
     >>> savgol_window(y, dx=x[1] - x[0])
     (625, 6)
     """
-    fn = "savgol_window"
+    fn = "signal.savgol_window"
     y = as_samples(y, fn)
     shape = raw(y).shape
-    axis = check_axis(axis, len(shape), fn)
+    axis = check_axis(axis, "axis", fn, len(shape))
     check_spacing(dx, fn)
-    n = check_int(n, "n", fn, 1)
+    n = check_int(n, "n", fn, low=1)
     size = shape[axis]
     window, polyorder = _check_window(window, polyorder, n, size, fn)
     return _choose(_as_series(y, axis), n, window, polyorder)
@@ -197,25 +188,24 @@ def savgol_window(y, dx: float = 1.0, n: int = 1, axis: int = -1, window: int | 
 
 def _check_window(window, polyorder, n: int, size: int, fn: str):
     if window is not None:
-        window = check_int(window, "window", fn, 1)
+        window = check_int(window, "window", fn, low=1)
         if window % 2 == 0:
-            raise GradkitError(f"{fn}: window={window} must be odd (the derivative is taken "
-                               f"at the centre sample)")
+            raise invalid(fn, "window", "odd (the derivative is taken at the centre sample)",
+                          window)
         if window > size:
-            raise GradkitError(f"{fn}: window={window} is longer than the series (y has "
-                               f"{size} samples along the axis)")
+            raise invalid(fn, "window", f"at most the length of the series ({size} samples "
+                                        f"along the axis)", window)
     if polyorder is not None:
-        polyorder = check_int(polyorder, "polyorder", fn, 0)
+        polyorder = check_int(polyorder, "polyorder", fn, low=0)
         if polyorder < n:
-            raise GradkitError(f"{fn}: polyorder={polyorder} is below n={n}: the n-th "
-                               f"derivative of the fitted polynomial would be zero")
+            raise invalid(fn, "polyorder", f"at least n={n} (the n-th derivative of a fit of "
+                                           f"lower degree is zero)", polyorder)
         if window is not None and polyorder >= window:
-            raise GradkitError(f"{fn}: polyorder={polyorder} must be less than "
-                               f"window={window}")
+            raise invalid(fn, "polyorder", f"less than window={window}", polyorder)
     smallest = n + 2 if n % 2 else n + 1  # the shortest odd window above degree n
     if size < smallest:
-        raise GradkitError(f"{fn}: y has {size} samples along the axis; a derivative of "
-                           f"order n={n} needs at least {smallest}")
+        raise invalid(fn, "y", f"at least {smallest} samples long along the axis for n={n}",
+                      got=f"{size} samples")
     return window, polyorder
 
 
@@ -322,17 +312,17 @@ def savgol_derivative(y, dx: float = 1.0, n: int = 1, window: int | None = None,
     >>> np.round(savgol_derivative(s ** 2, x=s, window=5, polyorder=2), 12) + 0.0
     array([0., 1., 3., 4., 7., 8.])
     """
-    fn = "savgol_derivative"
+    fn = "signal.savgol_derivative"
     y = as_samples(y, fn)
     shape = raw(y).shape
-    axis = check_axis(axis, len(shape), fn)
+    axis = check_axis(axis, "axis", fn, len(shape))
     grid = None
     if x is not None:
         grid = check_grid(x, shape[axis], fn)
         if is_uniform(grid):
             dx, grid = (grid[-1] - grid[0]) / max(grid.shape[0] - 1, 1), None
     dx = check_spacing(dx, fn) if grid is None else 1.0
-    n = check_int(n, "n", fn, 1)
+    n = check_int(n, "n", fn, low=1)
     window, polyorder = _check_window(window, polyorder, n, shape[axis], fn)
     if window is None or polyorder is None:
         window, polyorder = _choose(_as_series(y, axis), n, window, polyorder)

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from .. import numpy as gnp
 from ..backend import xp
-from ..errors import GradkitError
 from ..graph import raw
-from ._common import (
-    EdgeFilter,
-    as_samples,
-    check_axis,
-    check_grid,
-    check_int,
-    check_spacing,
-    moved,
-)
+from ..validation import check_axis, check_finite_array, check_int, invalid, real_value
+from ._common import EdgeFilter, as_samples, check_grid, check_spacing, is_uniform, moved
 
 __all__ = ["fornberg_weights", "diff"]
 
@@ -86,17 +78,17 @@ def fornberg_weights(x, x0: float = 0.0, n: int = 1):
     >>> fornberg_weights([0.0, 1.0, 2.0], 0.0, n=1)  # one-sided, second order
     array([-1.5,  2. , -0.5])
     """
-    fn = "fornberg_weights"
-    nodes = xp.asarray(raw(x), dtype=xp.float64)
+    fn = "signal.fornberg_weights"
+    nodes = check_finite_array(x, "x", fn).astype(xp.float64)
     if nodes.ndim != 1 or nodes.size == 0:
-        raise GradkitError(f"{fn}: x must be a non-empty 1-D array of nodes, got shape "
-                           f"{nodes.shape}")
-    if not xp.isfinite(nodes).all() or not xp.isfinite(float(x0)):
-        raise GradkitError(f"{fn}: x and x0 must be finite")
-    n = check_int(n, "n", fn, 0, nodes.size - 1)
+        raise invalid(fn, "x", "a non-empty 1-D array of nodes", x)
+    at = real_value(x0)
+    if at is None or not xp.isfinite(at):
+        raise invalid(fn, "x0", "a finite number", x0)
+    n = check_int(n, "n", fn, low=0, high=nodes.size - 1)
     if xp.unique(nodes).size != nodes.size:
-        raise GradkitError(f"{fn}: the nodes x must be distinct")
-    return _fornberg(xp.asarray([float(x0)]), nodes[None, :], n)[0, :, n]
+        raise invalid(fn, "x", "distinct nodes", x)
+    return _fornberg(xp.asarray([at]), nodes[None, :], n)[0, :, n]
 
 
 def _central_size(n: int, accuracy: int) -> int:
@@ -114,11 +106,6 @@ def uniform_filter(n: int, accuracy: int) -> EdgeFilter:
     left = _fornberg(xp.arange(float(h)), nodes, n)[:, :, n]
     right = _fornberg(xp.arange(float(se - h), float(se)), nodes, n)[:, :, n]
     return EdgeFilter(kernel, (left,), (right,))
-
-
-def _is_uniform(x) -> bool:
-    step = xp.diff(x)
-    return bool(xp.abs(step - step.mean()).max() <= 1e-9 * abs(step.mean()))
 
 
 def diff(y, x=None, dx: float = 1.0, n: int = 1, accuracy: int = 2, axis: int = -1):
@@ -185,16 +172,16 @@ def diff(y, x=None, dx: float = 1.0, n: int = 1, accuracy: int = 2, axis: int = 
     >>> gk.grad(rough)(np.array([0.0, 1.0, 0.0, 1.0, 0.0]))
     array([ -28.,   84., -112.,   84.,  -28.])
     """
-    fn = "diff"
+    fn = "signal.diff"
     y = as_samples(y, fn)
     shape = raw(y).shape
-    axis = check_axis(axis, len(shape), fn)
+    axis = check_axis(axis, "axis", fn, len(shape))
     size = shape[axis]
-    n = check_int(n, "n", fn, 1)
-    accuracy = check_int(accuracy, "accuracy", fn, 1)
+    n = check_int(n, "n", fn, low=1)
+    accuracy = check_int(accuracy, "accuracy", fn, low=1)
     if x is not None:
         grid = check_grid(x, size, fn)
-        if size > 1 and _is_uniform(grid):
+        if size > 1 and is_uniform(grid):
             x, dx = None, (grid[-1] - grid[0]) / (size - 1)
     else:
         dx = check_spacing(dx, fn)
@@ -210,9 +197,9 @@ def diff(y, x=None, dx: float = 1.0, n: int = 1, accuracy: int = 2, axis: int = 
 
 def _check_size(size: int, need: int, n: int, accuracy: int, fn: str) -> None:
     if size < need:
-        raise GradkitError(
-            f"{fn}: n={n} with accuracy={accuracy} needs at least {need} samples along the "
-            f"axis, y has {size}; lower n or accuracy")
+        raise invalid(fn, "y", f"at least {need} samples long along the axis for n={n} with "
+                               f"accuracy={accuracy} (or lower n or accuracy)",
+                      got=f"{size} samples")
 
 
 def _nonuniform(y, grid, n: int, s: int, axis: int):

@@ -6,17 +6,9 @@ import math
 
 from .. import numpy as gnp
 from ..backend import xp
-from ..errors import GradkitError
 from ..graph import Tensor, defprimitive, raw
-from ._common import (
-    as_samples,
-    check_axis,
-    check_grid,
-    check_int,
-    check_spacing,
-    is_uniform,
-    moved,
-)
+from ..validation import check_axis, check_finite_array, check_int, invalid
+from ._common import as_samples, check_grid, check_spacing, is_uniform, moved
 from .noise import noise_std
 from .smoothing import _choose as _choose_window
 from .smoothing import _local_fit_weights, _local_fits, _trace, savgol_filter_weights
@@ -424,14 +416,14 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
     >>> np.round([u[20], u[180]], 1)  # slopes -1 and +1, despite the noise
     array([-1.,  1.])
     """
-    fn = "tv_derivative"
+    fn = "signal.tv_derivative"
     y = as_samples(y, fn)
     shape = raw(y).shape
-    axis = check_axis(axis, len(shape), fn)
-    max_iter = check_int(max_iter, "max_iter", fn, 1)
+    axis = check_axis(axis, "axis", fn, len(shape))
+    max_iter = check_int(max_iter, "max_iter", fn, low=1)
     if shape[axis] < 4:
-        raise GradkitError(f"{fn}: y has {shape[axis]} samples along the axis; at least 4 "
-                           f"are needed")
+        raise invalid(fn, "y", "at least 4 samples long along the axis",
+                      got=f"{shape[axis]} samples")
     grid = None
     if x is not None:
         grid = check_grid(x, shape[axis], fn)
@@ -451,9 +443,8 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
         # |t| turns quadratic below a slope change of EPS times (range of y) / (N dx)
         eps = xp.maximum(EPS * xp.ptp(data, axis=-1) / data.shape[-1], 1e-12 * scale + 1e-300)
     else:
-        eps = xp.broadcast_to(xp.asarray(raw(eps), dtype=xp.float64), data.shape[:-1])
-        if not (xp.isfinite(eps).all() and (eps > 0).all()):
-            raise GradkitError(f"{fn}: eps must be finite and > 0, got {eps}")
+        eps = xp.broadcast_to(check_finite_array(eps, "eps", fn, low=0.0, low_open=True)
+                              .astype(xp.float64, copy=False), data.shape[:-1])
     keep_data = None
     smooth = xp.zeros(data.shape[:-1], dtype=bool)
     if alpha is None:
@@ -466,9 +457,8 @@ def tv_derivative(y, dx: float = 1.0, alpha=None, axis: int = -1, eps=None,
         if not smooth.all():
             v, _ = _minimise(data, lam, eps, v, max_iter, tol, model)
     else:
-        alpha = xp.broadcast_to(xp.asarray(raw(alpha), dtype=xp.float64), data.shape[:-1])
-        if not (xp.isfinite(alpha).all() and (alpha >= 0).all()):
-            raise GradkitError(f"{fn}: alpha must be finite and >= 0, got {alpha}")
+        alpha = xp.broadcast_to(check_finite_array(alpha, "alpha", fn, low=0.0)
+                                .astype(xp.float64, copy=False), data.shape[:-1])
         lam = alpha / dx ** 2
         v, _ = _minimise(data, lam, eps, data.copy(), max_iter, tol, model)
     out = None
