@@ -17,11 +17,11 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.demo-installed
 
+# The core demo, every recipe (ending with the scoreboard), then runs/report.html.
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/gradkit demo
-	$(VENV)/bin/gradkit run diagnosis
-	$(VENV)/bin/gradkit run mlp
-	$(VENV)/bin/gradkit run cnn
+	$(VENV)/bin/gradkit run all
+	$(VENV)/bin/gradkit report
 
 test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests bench
@@ -31,11 +31,15 @@ test: $(VENV)/.test-installed
 .venv-bench/bin/python:
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/python -m pip install --quiet --upgrade pip
-	.venv-bench/bin/python -m pip install --quiet -e '.[bench]'
 
-bench: .venv-bench/bin/python
+.venv-bench/.installed: pyproject.toml | .venv-bench/bin/python
+	.venv-bench/bin/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/autodiff.py
 	.venv-bench/bin/python bench/dropin_vs_jax.py
+	.venv-bench/bin/python bench/recipes.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache .hypothesis

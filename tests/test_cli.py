@@ -72,9 +72,10 @@ def test_bad_options_from_the_shell_show_no_traceback(tmp_path):
 
 
 def test_failures_at_run_time_are_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    from gradkit import recipes
     from gradkit.errors import NaNError
-    from gradkit.recipes import RECIPES
 
+    module = recipes.get("diagnosis")
     seen = {}
     failures = [
         (OSError(28, "No space left on device", str(tmp_path / "metrics.json")),
@@ -84,15 +85,15 @@ def test_failures_at_run_time_are_one_line_and_exit_1(tmp_path, capsys, monkeypa
         (RuntimeError("boom"), "RuntimeError: boom"),
     ]
     for exc, words in failures:
-        def recipe(*, epochs, seed, out, resume, exc=exc):
-            seen.update(epochs=epochs, seed=seed, out=out, resume=resume)
+        def run(cfg, rd, exc=exc):
+            seen.update(epochs=cfg.epochs, seed=rd.seed, out=rd.path, resume=rd.resume)
             raise exc
 
-        monkeypatch.setitem(RECIPES, "diagnosis", recipe)
+        monkeypatch.setattr(module, "run", run)
         err = _fails_with(capsys, ["run", "diagnosis", "--epochs", "1", "--seed", "7",
                                    "--out", str(tmp_path / "run")], 1)
         assert err.startswith("gradkit run diagnosis: ") and words in err
-    assert seen == dict(epochs=1, seed=7, out=str(tmp_path / "run"), resume=False)
+    assert seen == dict(epochs=1, seed=7, out=tmp_path / "run", resume=False)
     # A developer can still ask for the traceback.
     monkeypatch.setenv("GRADKIT_TRACEBACK", "1")
     try:
@@ -101,3 +102,32 @@ def test_failures_at_run_time_are_one_line_and_exit_1(tmp_path, capsys, monkeypa
         assert str(e) == "boom"
     else:
         raise AssertionError("GRADKIT_TRACEBACK=1 should let the error through")
+
+
+def test_settings_and_dependencies_are_checked_before_the_run(capsys, monkeypatch):
+    import dataclasses
+
+    from gradkit import recipes
+
+    err = _fails_with(capsys, ["run", "edges", "--epochs", "3"], 2)
+    assert "edges has no epochs" in err and "images" in err
+    err = _fails_with(capsys, ["run", "mlp", "--set", "hidden=64,x"], 2)
+    assert "hidden" in err and "an integer" in err
+    err = _fails_with(capsys, ["run", "mlp", "--set", "dropout=1.5"], 2)
+    assert "recipes.mlp.Config: dropout must be a number in [0, 0.99], got 1.5" in err
+    err = _fails_with(capsys, ["run", "edges", "--set", "modes=reflect,sideways"], 2)
+    assert "modes must be one or more of" in err
+    module = recipes.get("diagnosis")
+    spec = dataclasses.replace(module.SPEC, requires=("sklearn", "no_such_package_xyz"))
+    monkeypatch.setattr(module, "SPEC", spec)
+    err = _fails_with(capsys, ["run", "diagnosis"], 2)
+    assert "no_such_package_xyz" in err and "pip install 'gradkit[recipes]'" in err
+
+
+def test_list_is_a_table_of_every_recipe(capsys):
+    from gradkit import recipes
+
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["recipe", "summary"]
+    assert [line.split()[0] for line in lines[1:]] == list(recipes.names())

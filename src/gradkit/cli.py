@@ -1,4 +1,9 @@
-"""The ``gradkit`` command line: ``gradkit demo``, ``gradkit run NAME``."""
+"""The ``gradkit`` command line: ``demo``, ``list``, ``run NAME|all``, ``report``.
+
+A bad argument is one line on stderr and exit status 2; a failure at run time (unreadable
+data, a NaN in training) is one line and exit status 1; never a traceback, unless
+``GRADKIT_TRACEBACK=1`` is set for debugging.
+"""
 
 from __future__ import annotations
 
@@ -24,23 +29,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.add_parser("demo", help="finite differences against autodiff; gradient, Hessian, "
                                 "Jacobian")
-    run = sub.add_parser("run", help="run a recipe on bundled data")
-    run.add_argument("name", help="recipe name")
-    run.add_argument("--epochs", type=int, default=None)
+    sub.add_parser("list", help="the recipes: name, summary, metric, baseline, goal")
+    run = sub.add_parser("run", help="run a recipe (or all of them) on real data")
+    run.add_argument("name", help="a recipe's name (see 'gradkit list'), or 'all'")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--out", default=None, help="output folder (default runs/NAME)")
-    run.add_argument("--resume", action="store_true")
+    run.add_argument("--out", default=None,
+                     help="output folder (default runs/NAME; with 'all', the parent folder)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue a killed run from its checkpoint")
+    run.add_argument("--set", dest="settings", action="append", default=[],
+                     metavar="KEY=VALUE", help="override a setting of the recipe's Config "
+                                               "(repeatable; tuples comma-separated)")
+    run.add_argument("--epochs", type=int, default=None, help="shorthand for --set epochs=N")
+    run.add_argument("--smoke", action="store_true",
+                     help="start from the recipe's seconds-long smoke settings")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+    report = sub.add_parser("report", help="write runs/report.html from the recipes' runs")
+    report.add_argument("--runs", default="runs", help="the runs folder (default runs)")
+    report.add_argument("--out", default=None, help="the HTML file (default RUNS/report.html)")
     return parser
-
-
-def _recipes() -> dict:
-    try:
-        from .recipes import RECIPES
-    except ImportError as e:  # the optional extra is missing
-        sys.stderr.write(f"gradkit: recipes need the 'recipes' extra ({e.name} is missing): "
-                         f"pip install 'gradkit[recipes]'\n")
-        raise SystemExit(2) from e
-    return RECIPES
 
 
 def _out_problem(out: str, what: str) -> str | None:
@@ -62,9 +69,12 @@ def _out_problem(out: str, what: str) -> str | None:
     return None
 
 
-def _argument_problem(args, recipes: dict) -> str | None:
-    if args.name not in recipes:
-        return f"unknown recipe '{args.name}' (known: {', '.join(sorted(recipes))})"
+def _argument_problem(args, names: tuple[str, ...]) -> str | None:
+    if args.name != "all" and args.name not in names:
+        return f"unknown recipe '{args.name}' (known: {', '.join(names)}, or all)"
+    if args.name == "all" and (args.settings or args.epochs is not None):
+        return ("--set and --epochs apply to one recipe; run it alone with "
+                "'gradkit run NAME --set KEY=VALUE'")
     if args.epochs is not None and args.epochs < 1:
         return f"--epochs must be at least 1, got {args.epochs}"
     if not 0 <= args.seed <= MAX_SEED:
@@ -72,18 +82,9 @@ def _argument_problem(args, recipes: dict) -> str | None:
                f"{args.seed}"
     if args.out is not None:
         return _out_problem(args.out, f"--out {args.out}")
-    default = Path("runs") / args.name
+    default = Path("runs") if args.name == "all" else Path("runs") / args.name
     return _out_problem(str(default), f"the default output folder {default} (choose another "
                                       f"with --out)")
-
-
-def _one_line(exc: BaseException) -> str:
-    """The cause of a failure, on one line."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, OSError) and exc.strerror:
-        where = exc.filename if exc.filename is not None else ""
-        text = f"{exc.strerror}: {where}" if where else exc.strerror
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _guarded(label: str, action) -> int:
@@ -91,36 +92,117 @@ def _guarded(label: str, action) -> int:
 
     ``GRADKIT_TRACEBACK=1`` in the environment lets the traceback through, for debugging.
     """
-    from .errors import GradkitError
+    from .recipes import failure_text
 
     try:
-        action()
+        result = action()
     except KeyboardInterrupt:
         sys.stderr.write(f"{label}: interrupted\n")
         return 130
     except Exception as e:
         if os.environ.get("GRADKIT_TRACEBACK"):
             raise
-        if isinstance(e, GradkitError):
-            sys.stderr.write(f"{label}: {' '.join(str(e).split())}\n")
-        elif isinstance(e, OSError):
-            sys.stderr.write(f"{label}: cannot read or write a file ({_one_line(e)})\n")
-        else:
-            sys.stderr.write(f"{label}: failed ({_one_line(e)}; set GRADKIT_TRACEBACK=1 "
-                             f"to see where)\n")
+        from .errors import GradkitError
+
+        hint = "" if isinstance(e, GradkitError | OSError) else \
+            "; set GRADKIT_TRACEBACK=1 to see where"
+        sys.stderr.write(f"{label}: {failure_text(e)}{hint}\n")
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
-def _run_recipe(args) -> int:
-    recipes = _recipes()
-    problem = _argument_problem(args, recipes)
+def _config(args, module):
+    """The Config for a single run: defaults (or smoke), then --epochs, then --set."""
+    from .recipes import override
+
+    cfg = module.Config.smoke() if args.smoke else module.Config()
+    settings = list(args.settings)
+    if args.epochs is not None:
+        if "epochs" not in cfg.__dataclass_fields__:
+            from .recipes import ConfigError
+
+            raise ConfigError(f"--epochs: recipe {args.name} has no epochs (its settings: "
+                              f"{', '.join(cfg.__dataclass_fields__)})")
+        settings.insert(0, f"epochs={args.epochs}")
+    return override(cfg, settings, args.name) if settings else cfg
+
+
+def _run(args) -> int:
+    from . import recipes
+
+    problem = _argument_problem(args, recipes.names())
     if problem is not None:
         sys.stderr.write(f"gradkit: {problem}\n")
         return 2
+    if args.name == "all":
+        return _run_all(args)
+    module = recipes.get(args.name)
+    try:
+        cfg = _config(args, module)
+        module.SPEC.check_requirements()
+    except recipes.ConfigError as e:
+        sys.stderr.write(f"gradkit: {' '.join(str(e).split())}\n")
+        return 2
+    except recipes.MissingDependency as e:
+        sys.stderr.write(f"gradkit run {args.name}: {e}\n")
+        return 2
     return _guarded(f"gradkit run {args.name}",
-                    lambda: recipes[args.name](epochs=args.epochs, seed=args.seed,
-                                               out=args.out, resume=args.resume))
+                    lambda: recipes.run(args.name, cfg, seed=args.seed, out=args.out,
+                                        resume=args.resume, verbose=not args.quiet))
+
+
+def _run_all(args) -> int:
+    from . import recipes
+    from .recipes import _scoreboard
+
+    root = Path("runs") if args.out is None else Path(args.out)
+
+    def action() -> int:
+        failures = recipes.run_all(seed=args.seed, out=root, resume=args.resume,
+                                   verbose=not args.quiet, smoke=args.smoke)
+        text = _scoreboard.write(root, _scoreboard.collect(root, failures))
+        print(f"\n{text}\n(written to {root / 'scoreboard.md'} and scoreboard.json)")
+        if failures:
+            sys.stderr.write(f"gradkit run all: {len(failures)} recipe(s) failed: "
+                             f"{', '.join(failures)}\n")
+            return 1
+        return 0
+
+    return _guarded("gradkit run all", action)
+
+
+def _list() -> int:
+    from . import recipes
+
+    rows = [("recipe", "summary", "metric (goal)", "baseline")]
+    for name in recipes.names():
+        spec = recipes.get(name).SPEC
+        rows.append((name, spec.summary, f"{spec.metric} ({spec.goal_text()})",
+                     f"{spec.baseline} ({spec.baseline_source})"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3])
+    return 0
+
+
+def _report(args) -> int:
+    from .recipes import _report as report
+
+    runs = Path(args.runs)
+    if not report.has_runs(runs):
+        sys.stderr.write(f"gradkit report: no recipe has run under {runs} yet; run "
+                         f"'gradkit run all' (or --runs FOLDER) first\n")
+        return 1
+    if args.out is not None:
+        problem = _out_problem(str(Path(args.out).parent), f"--out {args.out}")
+        if problem is not None:
+            sys.stderr.write(f"gradkit: {problem}\n")
+            return 2
+
+    def action() -> None:
+        print(f"report written to {report.write(runs, args.out)}")
+
+    return _guarded("gradkit report", action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,8 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         from .demo import run as demo
 
         return _guarded("gradkit demo", demo)
+    if args.command == "list":
+        return _list()
     if args.command == "run":
-        return _run_recipe(args)
+        return _run(args)
+    if args.command == "report":
+        return _report(args)
     parser.print_help()
     return 0
 

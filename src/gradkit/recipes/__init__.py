@@ -1,14 +1,22 @@
-"""Recipes: derivatives at work on real data.
+"""Recipes: derivatives at work on real data, each against the baseline a practitioner uses.
 
-Each recipe is a function here, a ``gradkit run NAME`` command, a test, and a page under
-``docs/recipes/`` with its measured result against a recognised baseline. They need the
-``recipes`` extra (scikit-learn for the bundled data and baselines, matplotlib for plots).
+Each recipe is one module here (``gradkit/recipes/<name>.py``) holding a frozen dataclass
+``Config`` (its defaults meet the recipe's goal; ``Config.smoke()`` is a seconds-long
+run), a :class:`Spec` (summary, primary metric, goal, baseline, optional packages) and
+``run(cfg, rd) -> dict`` built from :class:`RunDir` stages. The registry discovers
+them: ``gradkit list``, ``gradkit run NAME``, ``gradkit run all``, the scoreboard, the
+HTML report (``gradkit report``) and the contract test all read it. They need the
+``recipes`` extra (scikit-learn for bundled data and baselines, SciPy, matplotlib).
+
+>>> from gradkit import recipes
+>>> recipes.get("diagnosis").SPEC.metric
+'test_accuracy'
 """
 
-from .cnn import cnn
-from .diagnosis import diagnosis, textbook_descent
-from .mlp import mlp
+from ._registry import UnknownRecipe, failure_text, fmt, get, names, run, run_all, summary_line
+from ._rundir import SCHEMA, SCHEMA_KEYS, RunDir
+from ._spec import ConfigError, MissingDependency, Spec, override
 
-__all__ = ["diagnosis", "textbook_descent", "mlp", "cnn", "RECIPES"]
-
-RECIPES = {"diagnosis": diagnosis, "mlp": mlp, "cnn": cnn}
+__all__ = ["names", "get", "run", "run_all", "failure_text", "Spec", "RunDir", "override",
+           "ConfigError", "MissingDependency", "UnknownRecipe", "SCHEMA", "SCHEMA_KEYS", "fmt",
+           "summary_line"]

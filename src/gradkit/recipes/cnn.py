@@ -17,43 +17,72 @@ trained the same way in PyTorch.
 
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as onp
 
 from .. import nn
 from ..graph import no_grad
-from ..optim import AdamW, cosine
-from ._digits import (
-    SPLIT,
-    DigitsSplit,
-    EpochBar,
-    RandomShift,
-    check_config,
-    clear_fit_checkpoint,
-    load_digits_split,
-    plot_curves,
-    single_blas_thread,
-)
-from ._run import RunDir, new_figure, save_figure
+from ._rundir import RunDir
+from ._spec import Spec, at_least, refuse
+from .shared.augment import RandomShift
+from .shared.data import DIGITS_SPLIT, Split, load_digits_split
+from .shared.figures import new_figure, plot_curves, save_figure
+from .shared.threads import single_blas_thread
+from .shared.training import check_training, fit_classifier
 
-__all__ = ["cnn", "build_cnn", "torch_same_recipe", "ISSUE_BASELINE"]
+__all__ = ["Config", "SPEC", "run", "build_cnn", "torch_same_recipe", "PUBLISHED_BASELINE"]
 
-DEFAULT_EPOCHS = 40
-CHANNELS = (16, 32, 64)
-MAX_SHIFT = 1
-BATCH_SIZE = 32
-LEARNING_RATE = 3e-3
-WEIGHT_DECAY = 1e-2
-
-ISSUE_BASELINE = ("small PyTorch CNN, 30 epochs (issue figure)", 0.9861)
+PUBLISHED_BASELINE = 0.9861
 """The issue's figure for a small PyTorch CNN on this split (its architecture unstated)."""
 
+SPEC = Spec(
+    name="cnn",
+    summary="a small convolutional network on handwritten digits",
+    metric="test_accuracy", higher_is_better=True, goal=0.986,
+    baseline="small PyTorch CNN, 30 epochs (issue figure)", baseline_source="published",
+    requires=("sklearn", "matplotlib", "tqdm"))
 
-def build_cnn(seed: int, channels: tuple[int, int, int] = CHANNELS,
-              max_shift: int = MAX_SHIFT) -> nn.Sequential:
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of the cnn recipe: AdamW with a cosine schedule, batches of 32.
+
+    Parameters
+    ----------
+    epochs : int, default 40
+    channels : (int, int, int), default (16, 32, 64)
+        Filters of the three 3x3 convolutions.
+    max_shift : int, default 1
+        Each training image is shifted by up to this many pixels (0: no augmentation).
+    batch_size : int, default 32
+    lr : float, default 3e-3
+        Peak learning rate, decayed to 0 by a cosine schedule over the run.
+    weight_decay : float, default 1e-2
+    """
+
+    epochs: int = 40
+    channels: tuple[int, int, int] = (16, 32, 64)
+    max_shift: int = 1
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+
+    def __post_init__(self) -> None:
+        check_training(self)
+        at_least(self, "max_shift", 0)
+        if min(self.channels) < 1:
+            raise refuse(self, "channels", "three positive counts")
+
+    @classmethod
+    def smoke(cls) -> Config:
+        return cls(epochs=1)
+
+
+def build_cnn(seed: int, channels: tuple[int, int, int] = (16, 32, 64),
+              max_shift: int = 1) -> nn.Sequential:
     """The recipe's CNN for ``(N, 1, 8, 8)`` images, initialised from ``seed``.
 
     Parameters
@@ -86,8 +115,7 @@ def build_cnn(seed: int, channels: tuple[int, int, int] = CHANNELS,
         nn.Linear(c3, 10, rng=rng))
 
 
-def torch_same_recipe(data: DigitsSplit, epochs: int = DEFAULT_EPOCHS,
-                      seed: int = 0) -> tuple[str, float]:
+def torch_same_recipe(data: Split, cfg: Config, seed: int = 0) -> tuple[str, float]:
     """The recipe's network and training, written in PyTorch, on the same split.
 
     The same layers with the same initial weights (gradkit's, for ``seed``), the same
@@ -107,26 +135,26 @@ def torch_same_recipe(data: DigitsSplit, epochs: int = DEFAULT_EPOCHS,
     torch.set_num_threads(1)
     try:
         tnn = torch.nn
-        c1, c2, c3 = CHANNELS
+        c1, c2, c3 = cfg.channels
         net = tnn.Sequential(
             tnn.Conv2d(1, c1, 3, padding=1), tnn.ReLU(), tnn.Conv2d(c1, c2, 3, padding=1),
             tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(c2, c3, 3, padding=1), tnn.ReLU(),
             tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(c3, 10))
         with torch.no_grad():
-            for p, (_, q) in zip(net.parameters(), build_cnn(seed).named_parameters(),
-                                 strict=True):
+            for p, (_, q) in zip(net.parameters(),
+                                 build_cnn(seed, cfg.channels).named_parameters(), strict=True):
                 p.copy_(torch.from_numpy(onp.asarray(q.data)))
-        steps = epochs * math.ceil(len(data.X_train) / BATCH_SIZE)
-        opt = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        steps = cfg.epochs * math.ceil(len(data.X_train) / cfg.batch_size)
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
         rng = onp.random.default_rng(seed)
-        shift = RandomShift(MAX_SHIFT, (8, 8), rng=rng)
+        shift = RandomShift(cfg.max_shift, (8, 8), rng=rng)
         X = data.X_train.reshape(-1, 1, 8, 8)
         y = torch.from_numpy(data.y_train)
-        for _ in range(epochs):
+        for _ in range(cfg.epochs):
             order = rng.permutation(len(X))
-            for i in range(0, len(X), BATCH_SIZE):
-                idx = order[i:i + BATCH_SIZE]
+            for i in range(0, len(X), cfg.batch_size):
+                idx = order[i:i + cfg.batch_size]
                 xb = torch.from_numpy(onp.ascontiguousarray(shift(X[idx])))
                 opt.zero_grad()
                 tnn.functional.cross_entropy(net(xb), y[idx]).backward()
@@ -137,7 +165,7 @@ def torch_same_recipe(data: DigitsSplit, epochs: int = DEFAULT_EPOCHS,
     finally:
         torch.set_num_threads(threads)
     name = (f"the same network, initial weights, batches and training in PyTorch "
-            f"{torch.__version__} ({epochs} epochs, seed {seed})")
+            f"{torch.__version__} ({cfg.epochs} epochs, seed {seed})")
     return name, float(onp.mean(pred == data.y_test))
 
 
@@ -170,40 +198,13 @@ def _plot_filters(model: nn.Sequential, image: onp.ndarray, label: int, path: Pa
     save_figure(fig, path)
 
 
-def cnn(*, epochs: int | None = None, seed: int = 0, out=None, resume: bool = False,
-        verbose: bool = True) -> dict:
+def run(cfg: Config, rd: RunDir) -> dict:
     """Train the digits CNN; compare with the issue's small PyTorch CNN and an SVC.
 
-    Parameters
-    ----------
-    epochs : int, optional
-        Training epochs (default 40), batches of 32, AdamW (learning rate 3e-3 decayed
-        to 0 by a cosine schedule over the run, weight decay 1e-2), cross-entropy, each
-        training image shifted by up to one pixel.
-    seed : int, default 0
-        Seeds the initial weights, the shuffling and the shifts. The split stays fixed
-        (``random_state=0``) so that the baselines compare on the same images.
-    out : path, optional
-        Output folder (default ``runs/cnn``): ``metrics.json``, ``curves.png``,
-        ``filters.png``, ``checkpoint/`` (finished stages, and fit's per-epoch
-        checkpoint).
-    resume : bool, default False
-        Continue a killed run from its checkpoints; the settings must be the same.
-    verbose : bool, default True
-        Show a progress bar and print a one-line summary.
-
-    Returns
-    -------
-    dict
-        The metrics, as written to ``metrics.json`` (``seconds`` included).
+    The seed sets the initial weights, the shuffling and the shifts; the split stays
+    fixed (``random_state=0``). When PyTorch is importable, the same network trained the
+    same way in PyTorch is measured beside it. Figures: ``curves.png``, ``filters.png``.
     """
-    n_epochs = DEFAULT_EPOCHS if epochs is None else int(epochs)
-    run = RunDir("cnn", out, resume)
-    if not resume:
-        clear_fit_checkpoint(run.checkpoint_dir)
-    check_config(run, {"epochs": n_epochs, "seed": int(seed), "channels": list(CHANNELS),
-                       "max_shift": MAX_SHIFT, "batch_size": BATCH_SIZE, "lr": LEARNING_RATE,
-                       "weight_decay": WEIGHT_DECAY})
     data = load_digits_split()
     X_train = data.X_train.reshape(-1, 1, 8, 8)
     X_test = data.X_test.reshape(-1, 1, 8, 8)
@@ -215,51 +216,36 @@ def cnn(*, epochs: int | None = None, seed: int = 0, out=None, resume: bool = Fa
             values = {"svc_accuracy": float(svc.score(data.X_test, data.y_test))}
             try:
                 values["torch_name"], values["torch_accuracy"] = torch_same_recipe(
-                    data, n_epochs, seed)
+                    data, cfg, rd.seed)
             except ImportError:  # PyTorch is optional: the issue's figure is the baseline
                 pass
             return {}, values
 
-        _, base = run.stage("baseline", baselines)
-        model = build_cnn(seed)
-        steps = n_epochs * math.ceil(len(X_train) / BATCH_SIZE)
-        optimizer = AdamW(lr=cosine(LEARNING_RATE, steps), weight_decay=WEIGHT_DECAY)
-        bar = EpochBar("cnn") if verbose else None
-        try:
-            history = nn.fit(model, nn.cross_entropy, optimizer, X_train, data.y_train,
-                             epochs=n_epochs, batch_size=BATCH_SIZE, seed=seed,
-                             validation=(X_test, data.y_test), metric=nn.accuracy,
-                             callbacks=[bar] if bar else [], checkpoint_dir=run.checkpoint_dir,
-                             resume=resume, progress=False)
-        finally:
-            if bar is not None:
-                bar.close()
-        test = nn.evaluate(model, nn.cross_entropy, X_test, data.y_test, metric=nn.accuracy)
+        _, base = rd.stage("baseline", baselines)
+        model = build_cnn(rd.seed, cfg.channels, cfg.max_shift)
+        history, test = fit_classifier(rd, model, nn.cross_entropy, (X_train, data.y_train),
+                                       (X_test, data.y_test), cfg)
 
-    plot_curves(history, "Digits CNN: learning curves", run.figure_path("curves"))
+    plot_curves(history, "Digits CNN: learning curves", rd.figure_path("curves"))
     _plot_filters(model, data.X_test[0].reshape(8, 8), int(data.y_test[0]),
-                  run.figure_path("filters"))
-    metrics = {
+                  rd.figure_path("filters"))
+    same = (f"; this recipe in PyTorch {base['torch_accuracy']:.4f}"
+            if "torch_accuracy" in base else "")
+    rd.say(f"  SVC {base['svc_accuracy']:.4f}{same}")
+    c1, c2, c3 = cfg.channels
+    return {
+        "value": test["metric"],
+        "baseline_value": PUBLISHED_BASELINE,
         "test_accuracy": test["metric"],
         "test_loss": test["loss"],
-        "baseline_name": ISSUE_BASELINE[0],
-        "baseline_accuracy": ISSUE_BASELINE[1],
         "svc_accuracy": base["svc_accuracy"],
         **{k: base[k] for k in ("torch_name", "torch_accuracy") if k in base},
         "final_loss": history[-1]["loss"],
-        "epochs": n_epochs,
-        "seed": int(seed),
-        "split": SPLIT,
-        "model": "shift(1) conv3x3(16)-conv3x3(32)-maxpool2-conv3x3(64)-avgpool-linear(10)",
+        "epochs": cfg.epochs,
+        "split": DIGITS_SPLIT,
+        "model": f"shift({cfg.max_shift}) conv3x3({c1})-conv3x3({c2})-maxpool2-conv3x3({c3})-"
+                 f"avgpool-linear(10)",
         "parameters": int(sum(onp.prod(p.shape) for p in model.parameters())),
         "history": {"loss": [h["loss"] for h in history],
                     "test_accuracy": [h["val_metric"] for h in history]},
     }
-    metrics = json.loads(run.write_metrics(metrics).read_text(encoding="utf-8"))
-    if verbose:
-        same = (f"; this recipe in PyTorch {metrics['torch_accuracy']:.4f}"
-                if "torch_accuracy" in metrics else "")
-        print(f"cnn: test accuracy {metrics['test_accuracy']:.4f} (baseline "
-              f"{metrics['baseline_accuracy']:.4f}, {metrics['baseline_name']}; SVC "
-              f"{metrics['svc_accuracy']:.4f}{same}); {n_epochs} epochs")
-    return metrics

@@ -22,30 +22,43 @@ import numpy as onp
 from .. import numpy as gnp
 from ..optim import LBFGS, SGD, Adam
 from ..transforms import grad, value_and_grad
-from ._run import RunDir, new_figure, save_figure
+from ._rundir import RunDir
+from ._spec import Spec, at_least, positive
+from .shared.data import load_breast_cancer_split
+from .shared.figures import new_figure, save_figure
 
-__all__ = ["diagnosis", "textbook_descent", "load_split"]
+__all__ = ["Config", "SPEC", "run", "textbook_descent", "objective"]
+
+SPEC = Spec(
+    name="diagnosis",
+    summary="L2 logistic regression on breast-cancer data by gradient descent, Adam, L-BFGS",
+    metric="test_accuracy", higher_is_better=True, goal=0.959,
+    baseline="sklearn LogisticRegression(C=1, lbfgs, tol=1e-10)", baseline_source="measured")
 
 
-@dataclass
-class Split:
-    X_train: onp.ndarray
-    X_test: onp.ndarray
-    y_train: onp.ndarray
-    y_test: onp.ndarray
+@dataclass(frozen=True)
+class Config:
+    """Settings of the diagnosis recipe.
 
+    Parameters
+    ----------
+    epochs : int, default 300
+        Full-batch iterations of gradient descent, momentum and Adam for the loss plot.
+        L-BFGS runs to its tolerance.
+    C : float, default 1.0
+        Inverse regularisation strength, as in scikit-learn.
+    """
 
-def load_split(seed: int = 0) -> Split:
-    """Breast-cancer data: stratified 70/30 split, standardised on the training part."""
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
+    epochs: int = 300
+    C: float = 1.0
 
-    X, y = load_breast_cancer(return_X_y=True)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y,
-                                              random_state=seed)
-    scaler = StandardScaler().fit(X_tr)
-    return Split(scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te)
+    def __post_init__(self) -> None:
+        at_least(self, "epochs", 1)
+        positive(self, "C")
+
+    @classmethod
+    def smoke(cls) -> Config:
+        return cls(epochs=20)
 
 
 def objective(params: dict, X, s, C: float):
@@ -110,35 +123,15 @@ def textbook_descent(lr: float = 0.01, plain_steps: int = 100, tol: float = 1e-8
             "lbfgs_error": float(abs(res.x + 1.0))}
 
 
-def diagnosis(*, epochs: int | None = None, seed: int = 0, out=None, resume: bool = False,
-              C: float = 1.0, verbose: bool = True) -> dict:
+def run(cfg: Config, rd: RunDir) -> dict:
     """Fit the diagnosis model with gradkit's optimisers and compare with scikit-learn.
 
-    Parameters
-    ----------
-    epochs : int, optional
-        Full-batch iterations of gradient descent, momentum and Adam for the loss plot
-        (default 300). L-BFGS runs to its tolerance.
-    seed : int, default 0
-        ``random_state`` of the train/test split.
-    out : path, optional
-        Output folder (default ``runs/diagnosis``): ``metrics.json``, ``loss.png``,
-        ``checkpoint/``.
-    resume : bool, default False
-        Reuse the stages a killed run finished.
-    C : float, default 1.0
-        Inverse regularisation strength, as in scikit-learn.
-
-    Returns
-    -------
-    dict
-        The metrics written to ``metrics.json``.
+    The split's ``random_state`` is the run's seed. Figures: ``loss.png``.
     """
     from sklearn.linear_model import LogisticRegression
 
-    iterations = 300 if epochs is None else int(epochs)
-    run = RunDir("diagnosis", out, resume)
-    data = load_split(seed)
+    iterations, C = cfg.epochs, cfg.C
+    data = load_breast_cancer_split(rd.seed)
     X, Xt = data.X_train, data.X_test
     s = 2.0 * data.y_train - 1.0
 
@@ -164,8 +157,8 @@ def diagnosis(*, epochs: int | None = None, seed: int = 0, out=None, resume: boo
                 {"iterations": int(res.nit), "evaluations": int(res.nfev),
                  "success": bool(res.success), "loss": float(res.fun)})
 
-    (sk, sk_info) = run.stage("baseline", baseline)
-    (lb, lb_info) = run.stage("lbfgs", lbfgs)
+    (sk, sk_info) = rd.stage("baseline", baseline)
+    (lb, lb_info) = rd.stage("lbfgs", lbfgs)
     # Step size 1/L, L the Lipschitz constant of the gradient of J.
     lipschitz = onp.linalg.eigvalsh(X.T @ X)[-1] / (4 * len(X)) + 1 / (C * len(X))
     curves = {"lbfgs": lb["losses"]}
@@ -175,9 +168,9 @@ def diagnosis(*, epochs: int | None = None, seed: int = 0, out=None, resume: boo
         def compute(opt=opt):
             return {"losses": _first_order(opt, X, s, C, iterations)[1]}, {}
 
-        arrays, _ = run.stage(f"{name}-{iterations}", compute)
+        arrays, _ = rd.stage(f"{name}-{iterations}", compute)
         curves[name] = arrays["losses"]
-    _, textbook = run.stage("textbook", lambda: ({}, textbook_descent()))
+    _, textbook = rd.stage("textbook", lambda: ({}, textbook_descent()))
 
     ours = {"w": lb["w"], "b": lb["b"]}
     coef_ref = onp.concatenate([sk["w"], sk["b"]])
@@ -194,12 +187,18 @@ def diagnosis(*, epochs: int | None = None, seed: int = 0, out=None, resume: boo
     ax.set_ylabel("J(w) - J(w*)")
     ax.set_title("Breast-cancer logistic regression: loss gap by optimiser")
     ax.legend()
-    save_figure(fig, run.figure_path("loss"))
+    save_figure(fig, rd.figure_path("loss"))
 
-    metrics = {
-        "test_accuracy": _accuracy(ours, Xt, data.y_test),
-        "baseline_name": "sklearn LogisticRegression(C=1, lbfgs, tol=1e-10)",
-        "baseline_accuracy": sk_info["accuracy"],
+    rd.say(f"  L-BFGS {lb_info['iterations']} iterations vs scikit-learn's "
+           f"{sk_info['iterations']}; coefficients within {rel:.1e} relative")
+    rd.say(f"  textbook: x^2+2x+1 from 0, lr 0.01: {textbook['plain_steps']} plain steps "
+           f"stop at {textbook['plain_x']:.3f}; gradkit GD reaches -1 within 1e-8 in "
+           f"{textbook['gd_steps']} steps, L-BFGS in {textbook['lbfgs_iterations']}")
+    accuracy = _accuracy(ours, Xt, data.y_test)
+    return {
+        "value": accuracy,
+        "baseline_value": sk_info["accuracy"],
+        "test_accuracy": accuracy,
         "final_loss": best,
         "epochs": iterations,
         "lbfgs_iterations": lb_info["iterations"],
@@ -208,13 +207,3 @@ def diagnosis(*, epochs: int | None = None, seed: int = 0, out=None, resume: boo
         "final_gap": {k: float(curves[k][-1] - best) for k in ("gd", "momentum", "adam")},
         "textbook": textbook,
     }
-    run.write_metrics(metrics)
-    if verbose:
-        print(f"diagnosis: test accuracy {metrics['test_accuracy']:.4f} "
-              f"(baseline {metrics['baseline_accuracy']:.4f}, {metrics['baseline_name']}); "
-              f"L-BFGS {lb_info['iterations']} iterations vs scikit-learn's "
-              f"{sk_info['iterations']}; coefficients within {rel:.1e} relative")
-        print(f"  textbook: x^2+2x+1 from 0, lr 0.01: {textbook['plain_steps']} plain steps "
-              f"stop at {textbook['plain_x']:.3f}; gradkit GD reaches -1 within 1e-8 in "
-              f"{textbook['gd_steps']} steps, L-BFGS in {textbook['lbfgs_iterations']}")
-    return metrics

@@ -14,40 +14,70 @@ against finite differences (gradkit.numeric) in float64.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as onp
 
 from .. import nn
 from ..numeric import derivative
-from ..optim import AdamW, cosine
 from ..transforms import grad
-from ._digits import (
-    SPLIT,
-    EpochBar,
-    check_config,
-    clear_fit_checkpoint,
-    load_digits_split,
-    plot_curves,
-    single_blas_thread,
-)
-from ._run import RunDir, new_figure, save_figure
+from ._rundir import RunDir
+from ._spec import Spec, in_range, refuse
+from .shared.data import DIGITS_SPLIT, load_digits_split
+from .shared.figures import new_figure, plot_curves, save_figure
+from .shared.threads import single_blas_thread
+from .shared.training import check_training, fit_classifier
 
-__all__ = ["mlp", "build_mlp", "gradient_norms", "backprop_check"]
+__all__ = ["Config", "SPEC", "run", "build_mlp", "gradient_norms", "backprop_check"]
 
-DEFAULT_EPOCHS = 60
-HIDDEN = (256, 128)
-DROPOUT = 0.3
-LABEL_SMOOTHING = 0.1
-BATCH_SIZE = 32
-LEARNING_RATE = 2e-3
-WEIGHT_DECAY = 1e-2
+SPEC = Spec(
+    name="mlp",
+    summary="backpropagation: a 64-256-128-10 MLP on handwritten digits",
+    metric="test_accuracy", higher_is_better=True, goal=0.975,
+    baseline="sklearn MLPClassifier(hidden_layer_sizes=(128,), random_state=0)",
+    baseline_source="measured", requires=("sklearn", "matplotlib", "tqdm"))
 
 
-def build_mlp(seed: int, hidden: tuple[int, ...] = HIDDEN, dropout: float = DROPOUT,
+@dataclass(frozen=True)
+class Config:
+    """Settings of the mlp recipe: AdamW with a cosine schedule, batches of 32.
+
+    Parameters
+    ----------
+    epochs : int, default 60
+    hidden : tuple of int, default (256, 128)
+        Widths of the hidden ReLU layers.
+    dropout : float, default 0.3
+    label_smoothing : float, default 0.1
+    batch_size : int, default 32
+    lr : float, default 2e-3
+        Peak learning rate, decayed to 0 by a cosine schedule over the run.
+    weight_decay : float, default 1e-2
+    """
+
+    epochs: int = 60
+    hidden: tuple[int, ...] = (256, 128)
+    dropout: float = 0.3
+    label_smoothing: float = 0.1
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+
+    def __post_init__(self) -> None:
+        check_training(self)
+        in_range(self, "dropout", 0, 0.99)
+        in_range(self, "label_smoothing", 0, 1)
+        if not self.hidden or min(self.hidden) < 1:
+            raise refuse(self, "hidden", "one or more positive widths")
+
+    @classmethod
+    def smoke(cls) -> Config:
+        return cls(epochs=2)
+
+
+def build_mlp(seed: int, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.3,
               dtype=onp.float32) -> nn.Sequential:
     """``Linear-ReLU-Dropout`` per hidden layer, then ``Linear`` to the 10 classes.
 
@@ -80,11 +110,6 @@ def build_mlp(seed: int, hidden: tuple[int, ...] = HIDDEN, dropout: float = DROP
         width = h
     layers.append(nn.Linear(width, 10, rng=rng, dtype=dtype))
     return nn.Sequential(*layers)
-
-
-def _loss(out, y):
-    """The training loss: cross-entropy with label smoothing."""
-    return nn.cross_entropy(out, y, label_smoothing=LABEL_SMOOTHING)
 
 
 def gradient_norms(model: nn.Module, loss_fn: Callable, X, y) -> dict[str, float]:
@@ -198,95 +223,50 @@ def _plot_gradients(labels: dict[str, str], init: dict, trained: dict, path: Pat
     save_figure(fig, path)
 
 
-def mlp(*, epochs: int | None = None, seed: int = 0, out=None, resume: bool = False,
-        verbose: bool = True) -> dict:
+def run(cfg: Config, rd: RunDir) -> dict:
     """Train the digits MLP with backpropagation; compare with ``MLPClassifier``.
 
-    Parameters
-    ----------
-    epochs : int, optional
-        Training epochs (default 60), batches of 32, AdamW (learning rate 2e-3 decayed
-        to 0 by a cosine schedule over the run, weight decay 1e-2), cross-entropy with
-        label smoothing 0.1.
-    seed : int, default 0
-        Seeds the initial weights, the shuffling and dropout. The split stays fixed
-        (``random_state=0``) so that the baselines compare on the same images.
-    out : path, optional
-        Output folder (default ``runs/mlp``): ``metrics.json``, ``curves.png``,
-        ``gradients.png``, ``checkpoint/`` (finished stages, and fit's per-epoch
-        checkpoint).
-    resume : bool, default False
-        Continue a killed run from its checkpoints; the settings must be the same.
-    verbose : bool, default True
-        Show a progress bar and print a one-line summary.
-
-    Returns
-    -------
-    dict
-        The metrics, as written to ``metrics.json`` (``seconds`` included).
+    The seed sets the initial weights, the shuffling and dropout; the split stays fixed
+    (``random_state=0``) so that the baselines compare on the same images. Figures:
+    ``curves.png``, ``gradients.png``.
     """
-    n_epochs = DEFAULT_EPOCHS if epochs is None else int(epochs)
-    run = RunDir("mlp", out, resume)
-    if not resume:
-        clear_fit_checkpoint(run.checkpoint_dir)
-    check_config(run, {"epochs": n_epochs, "seed": int(seed), "hidden": list(HIDDEN),
-                       "dropout": DROPOUT, "label_smoothing": LABEL_SMOOTHING,
-                       "batch_size": BATCH_SIZE, "lr": LEARNING_RATE,
-                       "weight_decay": WEIGHT_DECAY})
     data = load_digits_split()
+
+    def loss(out, y):
+        return nn.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
+
     with single_blas_thread():
-        def baselines():
-            from sklearn.neural_network import MLPClassifier
-            from sklearn.svm import SVC
-
-            clf = MLPClassifier(hidden_layer_sizes=(128,), random_state=0, max_iter=1000)
-            clf.fit(data.X_train, data.y_train)
-            svc = SVC().fit(data.X_train, data.y_train)
-            return {}, {"accuracy": float(clf.score(data.X_test, data.y_test)),
-                        "iterations": int(clf.n_iter_),
-                        "svc_accuracy": float(svc.score(data.X_test, data.y_test))}
-
-        _, base = run.stage("baseline", baselines)
-        model = build_mlp(seed)
+        _, base = rd.stage("baseline", lambda: _baselines(data))
+        model = build_mlp(rd.seed, cfg.hidden, cfg.dropout)
         labels = _layer_labels(model)
 
         def at_init():
-            return {}, {"norms": gradient_norms(model, _loss, data.X_train, data.y_train),
-                        "check": backprop_check(model, _loss, data.X_train, data.y_train,
-                                                seed)}
+            return {}, {"norms": gradient_norms(model, loss, data.X_train, data.y_train),
+                        "check": backprop_check(model, loss, data.X_train, data.y_train,
+                                                rd.seed)}
 
-        _, init = run.stage("gradients-init", at_init)
-        steps = n_epochs * math.ceil(len(data.X_train) / BATCH_SIZE)
-        optimizer = AdamW(lr=cosine(LEARNING_RATE, steps), weight_decay=WEIGHT_DECAY)
-        bar = EpochBar("mlp") if verbose else None
-        try:
-            history = nn.fit(model, _loss, optimizer, data.X_train, data.y_train,
-                             epochs=n_epochs, batch_size=BATCH_SIZE, seed=seed,
-                             validation=(data.X_test, data.y_test), metric=nn.accuracy,
-                             callbacks=[bar] if bar else [], checkpoint_dir=run.checkpoint_dir,
-                             resume=resume, progress=False)
-        finally:
-            if bar is not None:
-                bar.close()
-        test = nn.evaluate(model, nn.cross_entropy, data.X_test, data.y_test,
-                           metric=nn.accuracy)
-        trained = gradient_norms(model, _loss, data.X_train, data.y_train)
+        _, init = rd.stage("gradients-init", at_init)
+        history, test = fit_classifier(rd, model, loss, (data.X_train, data.y_train),
+                                       (data.X_test, data.y_test), cfg)
+        trained = gradient_norms(model, loss, data.X_train, data.y_train)
 
-    plot_curves(history, "Digits MLP 64-256-128-10: learning curves", run.figure_path("curves"),
-                loss_label="cross-entropy (label smoothing 0.1)")
-    _plot_gradients(labels, init["norms"], trained, run.figure_path("gradients"))
-    metrics = {
+    widths = "-".join(str(w) for w in (64, *cfg.hidden, 10))
+    plot_curves(history, f"Digits MLP {widths}: learning curves", rd.figure_path("curves"),
+                loss_label=f"cross-entropy (label smoothing {cfg.label_smoothing:g})")
+    _plot_gradients(labels, init["norms"], trained, rd.figure_path("gradients"))
+    rd.say(f"  SVC {base['svc_accuracy']:.4f}; backprop within "
+           f"{max(init['check'].values()):.0e} of finite differences")
+    return {
+        "value": test["metric"],
+        "baseline_value": base["accuracy"],
         "test_accuracy": test["metric"],
         "test_loss": test["loss"],
-        "baseline_name": "sklearn MLPClassifier(hidden_layer_sizes=(128,), random_state=0)",
-        "baseline_accuracy": base["accuracy"],
         "baseline_iterations": base["iterations"],
         "svc_accuracy": base["svc_accuracy"],
         "final_loss": history[-1]["loss"],
-        "epochs": n_epochs,
-        "seed": int(seed),
-        "split": SPLIT,
-        "model": "64-256-128-10 ReLU MLP, dropout 0.3",
+        "epochs": cfg.epochs,
+        "split": DIGITS_SPLIT,
+        "model": f"{widths} ReLU MLP, dropout {cfg.dropout:g}",
         "parameters": int(sum(onp.prod(p.shape) for p in model.parameters())),
         "grad_norms": {labels[k]: {"init": init["norms"][k], "trained": trained[k]}
                        for k in labels},
@@ -294,11 +274,15 @@ def mlp(*, epochs: int | None = None, seed: int = 0, out=None, resume: bool = Fa
         "history": {"loss": [h["loss"] for h in history],
                     "test_accuracy": [h["val_metric"] for h in history]},
     }
-    metrics = json.loads(run.write_metrics(metrics).read_text(encoding="utf-8"))
-    if verbose:
-        worst = max(init["check"].values())
-        print(f"mlp: test accuracy {metrics['test_accuracy']:.4f} (baseline "
-              f"{metrics['baseline_accuracy']:.4f}, {metrics['baseline_name']}; SVC "
-              f"{metrics['svc_accuracy']:.4f}); {n_epochs} epochs, backprop within "
-              f"{worst:.0e} of finite differences")
-    return metrics
+
+
+def _baselines(data) -> tuple[dict, dict]:
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.svm import SVC
+
+    clf = MLPClassifier(hidden_layer_sizes=(128,), random_state=0, max_iter=1000)
+    clf.fit(data.X_train, data.y_train)
+    svc = SVC().fit(data.X_train, data.y_train)
+    return {}, {"accuracy": float(clf.score(data.X_test, data.y_test)),
+                "iterations": int(clf.n_iter_),
+                "svc_accuracy": float(svc.score(data.X_test, data.y_test))}
