@@ -316,14 +316,16 @@ def _plot_edges(images: dict, path: Path) -> None:
         clipped, lost = _clipped(image)
         panels = [(image, "gray", f"{name}"),
                   (magnitude, "magma", "gradient magnitude (gradkit)"),
-                  (gsignal.gradient_orientation(image), "twilight", "orientation"),
+                  (onp.where(magnitude > 0.05 * magnitude.max(),
+                             gsignal.gradient_orientation(image), onp.nan), "twilight",
+                   "orientation (where the magnitude is over 5% of its max)"),
                   (clipped / 255.0, "magma",
                    f"clipped snippet: {100 * lost['edges_losing_half']:.0f}% of edges lose half")]
         for ax, (data, cmap, title) in zip(row, panels):
             ax.imshow(data, cmap=cmap, vmax=float(magnitude.max()) if cmap == "magma" else None)
             ax.set_title(title, fontsize=8)
             ax.set_axis_off()
-    save_figure(fig, path)
+    save_figure(fig, path, dpi=80)
 
 
 def _plot_gradient(clean, gradient, denoised: dict, info: dict, path: Path) -> None:
