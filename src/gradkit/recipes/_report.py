@@ -37,8 +37,9 @@ section { border-top: 2px solid #ddd; margin-top: 2rem; }
 def _rst_to_html(text: str) -> str:
     """The little reStructuredText a module docstring uses, as HTML."""
     out = html.escape(" ".join(text.split()), quote=False)
-    out = re.sub(r":\w+:`~?([\w.]+)`", lambda m: f"<code>{m.group(1).split('.')[-1]}</code>",
-                 out)
+    out = re.sub(r":\w+:`(~?)([\w.]+)`",
+                 lambda m: f"<code>{m.group(2).split('.')[-1] if m.group(1) else m.group(2)}"
+                           f"</code>", out)
     return re.sub(r"``(.+?)``", r"<code>\1</code>", out)
 
 
