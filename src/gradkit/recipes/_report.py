@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._registry import fmt, get, names
 from ._rundir import SCHEMA_KEYS, write_text_atomic
-from ._scoreboard import collect
+from ._scoreboard import collect, goal_cell
 
 __all__ = ["build", "write"]
 
@@ -55,7 +55,6 @@ def _paragraphs(doc: str) -> tuple[str, str]:
 def _scoreboard_html(rows: list[dict]) -> str:
     cells = []
     for r in rows:
-        direction = ">=" if r["higher_is_better"] else "<="
         if r["status"] != "ok":
             met = f'<span class="missed">{html.escape(r["status"])}</span>'
         elif r["goal_met"]:
@@ -67,7 +66,7 @@ def _scoreboard_html(rows: list[dict]) -> str:
             f'<tr><td><a href="#recipe-{r["recipe"]}">{r["recipe"]}</a></td>'
             f"<td>{html.escape(r['metric'])}</td><td>{fmt(r['value'])}</td>"
             f"<td>{fmt(r['baseline_value'])} ({html.escape(r['baseline_name'])}, "
-            f"{r['baseline_source']})</td><td>{direction} {r['goal']:g}</td><td>{met}</td>"
+            f"{r['baseline_source']})</td><td>{html.escape(goal_cell(r))}</td><td>{met}</td>"
             f"<td>{seconds}</td></tr>")
     return ("<table><tr><th>recipe</th><th>metric</th><th>gradkit</th><th>baseline</th>"
             "<th>goal</th><th>goal met</th><th>seconds</th></tr>" + "".join(cells) + "</table>")
@@ -113,8 +112,8 @@ def _section(name: str, row: dict, runs: Path) -> str:
         parts.append(
             f"<p>{html.escape(row['metric'])} = <strong>{fmt(row['value'])}</strong>; "
             f"baseline {html.escape(row['baseline_name'])}: {fmt(row['baseline_value'])} "
-            f"({row['baseline_source']}); goal {'>=' if row['higher_is_better'] else '<='} "
-            f"{row['goal']:g}: {verdict}. Seed {metrics['seed']}, "
+            f"({row['baseline_source']}); goal {html.escape(goal_cell(row))}: {verdict}. "
+            f"Seed {metrics['seed']}, "
             f"{row['seconds']:.1f} s.</p>")
         parts.append(_details_html(metrics))
         parts.append(_figures_html(runs / name))

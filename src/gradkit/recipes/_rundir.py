@@ -120,16 +120,23 @@ class RunDir:
         value = _number(result.pop("value"), f"{self.name}: the primary metric "
                                              f"{self.spec.metric!r}")
         baseline = result.pop("baseline_value")
+        if isinstance(self.spec.goal, str):  # measured in the run
+            if "goal" not in result:
+                raise GradkitError(f"{self.name}: its goal is measured in the run "
+                                   f"({self.spec.goal}), but run() returned no 'goal'")
+            goal = _number(result.pop("goal"), f"{self.name}: the goal")
+        else:
+            goal = self.spec.goal
         metrics = {
             "schema": SCHEMA, "recipe": self.name, "seed": self.seed,
             "config": config_dict(self.config), "metric": self.spec.metric, "value": value,
-            "higher_is_better": self.spec.higher_is_better, "goal": self.spec.goal,
+            "higher_is_better": self.spec.higher_is_better, "goal": goal,
             "baseline_name": result.pop("baseline_name", self.spec.baseline),
             "baseline_value": None if baseline is None else _number(
                 baseline, f"{self.name}: the baseline's figure"),
             "baseline_source": self.spec.baseline_source,
             "seconds": round(time.perf_counter() - self.started, 3),
-            "goal_met": self.spec.goal_met(value),
+            "goal_met": self.spec.goal_met(value, goal),
         }
         clash = sorted(set(result) & set(metrics))
         if clash:

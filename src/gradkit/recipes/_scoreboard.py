@@ -8,7 +8,7 @@ from pathlib import Path
 from ._registry import fmt, get, names
 from ._rundir import write_text_atomic
 
-__all__ = ["collect", "table", "write"]
+__all__ = ["collect", "table", "write", "goal_cell"]
 
 
 def _row_from_metrics(name: str, m: dict) -> dict:
@@ -54,12 +54,18 @@ def collect(runs: Path, failures: dict[str, str] | None = None) -> list[dict]:
     return rows
 
 
+def goal_cell(row: dict) -> str:
+    """``">= 0.975"``; a goal measured in each run shows its figure, or its name if not run."""
+    direction = ">=" if row["higher_is_better"] else "<="
+    goal = row["goal"]
+    return f"{direction} {goal}" if isinstance(goal, str) else f"{direction} {fmt(goal)}"
+
+
 def table(rows: list[dict]) -> str:
     """The rows as a Markdown table (also readable as plain text)."""
     head = ["recipe", "metric", "gradkit", "baseline", "goal", "goal met", "seconds"]
     lines = []
     for r in rows:
-        direction = ">=" if r["higher_is_better"] else "<="
         if r["status"] != "ok":
             met = r["status"]
         else:
@@ -69,7 +75,7 @@ def table(rows: list[dict]) -> str:
             base += f" ({r['baseline_name']}, {r['baseline_source']})"
         seconds = "-" if r["seconds"] is None else f"{r['seconds']:.1f}"
         lines.append([r["recipe"], r["metric"], fmt(r["value"]), base,
-                      f"{direction} {r['goal']:g}", met, seconds])
+                      goal_cell(r), met, seconds])
     widths = [max(len(h), *(len(x[i]) for x in lines)) if lines else len(h)
               for i, h in enumerate(head)]
 

@@ -46,8 +46,10 @@ class Spec:
     metric : str
         The primary metric's name; ``metrics.json`` holds its figure as ``value``.
     higher_is_better : bool
-    goal : float
+    goal : float or str
         The figure to reach: at least ``goal`` (higher is better) or at most ``goal``.
+        A string names a figure measured in each run instead (the seasonal-naive
+        forecast's error, say): ``run`` then returns it as ``"goal"``.
     baseline : str
         The baseline a practitioner would use, named.
     baseline_source : {"measured", "published"}
@@ -71,7 +73,7 @@ class Spec:
     summary: str
     metric: str
     higher_is_better: bool
-    goal: float
+    goal: float | str
     baseline: str
     baseline_source: str
     requires: tuple[str, ...] = ("sklearn", "matplotlib")
@@ -85,14 +87,22 @@ class Spec:
         if "seconds" not in self.timing_keys:
             raise GradkitError(f"Spec {self.name!r}: timing_keys must include 'seconds'")
 
-    def goal_met(self, value) -> bool:
-        """Whether ``value`` reaches the goal (a missing or NaN value does not)."""
-        if value is None or not math.isfinite(value):
-            return False
-        return value >= self.goal if self.higher_is_better else value <= self.goal
+    def goal_met(self, value, goal: float | None = None) -> bool:
+        """Whether ``value`` reaches the goal (the spec's, or ``goal`` measured in a run).
 
-    def goal_text(self) -> str:
-        return f"{'>=' if self.higher_is_better else '<='} {self.goal:g}"
+        A missing or NaN value or goal does not.
+        """
+        goal = self.goal if goal is None else goal
+        if value is None or isinstance(goal, str) or not (math.isfinite(value)
+                                                          and math.isfinite(goal)):
+            return False
+        return value >= goal if self.higher_is_better else value <= goal
+
+    def goal_text(self, goal: float | str | None = None) -> str:
+        """``">= 0.975"``, or the measured goal's description."""
+        goal = self.goal if goal is None else goal
+        shown = goal if isinstance(goal, str) else f"{goal:g}"
+        return f"{'>=' if self.higher_is_better else '<='} {shown}"
 
     def missing(self) -> list[str]:
         """The required packages that cannot be imported here."""
