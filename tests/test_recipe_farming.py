@@ -176,6 +176,34 @@ def test_forecast_against_a_straight_line(run):
     assert 0.5 < m["trend_rmse_1"] < 1.2 and 0.5 < m["trend_rmse_2"] < 1.2
 
 
+def test_unconstrained_fit_equals_its_grid_search(run):
+    # Segments of at least one year: the least squares without the 10-year minimum.
+    _, m = run
+    free = m["trend_unconstrained"]
+    assert free["min_segment_years"] == 1.0 and free["matches_grid"] is True
+    years, yields = load_corn_yields()
+    fit, test = years <= 2004, years > 2004
+    for K in (1, 2):
+        f = free[f"breakpoints_{K}"]
+        assert f["matches_grid"] is True
+        assert f["sse"] <= f["grid"]["sse"] * (1 + 1e-6)
+        assert np.allclose(f["breakpoints"], f["grid"]["breakpoints"], atol=0.02)
+        assert np.diff([1866, *f["breakpoints"], 2004]).min() >= 1.0
+        # A looser constraint: never above the constrained optimum.
+        assert f["sse"] <= m["trend"][f"breakpoints_{K}"]["sse"] * (1 + 1e-9)
+        X = [np.column_stack([np.ones(part.sum()), years[part]]
+                             + [np.maximum(years[part] - b, 0) for b in f["breakpoints"]])
+             for part in (fit, test)]
+        coef, *_ = np.linalg.lstsq(X[0], yields[fit], rcond=None)
+        assert np.sum((yields[fit] - X[0] @ coef) ** 2) == pytest.approx(f["sse"], rel=1e-9)
+        rmse = np.sqrt(np.mean((X[1] @ coef - yields[test]) ** 2))
+        assert f["rmse"] == pytest.approx(rmse, rel=1e-6)
+    # Two breakpoints: a last segment of 2003 and 2004 alone, which forecasts badly.
+    two = free["breakpoints_2"]
+    assert 2002 < two["breakpoints"][1] < 2003
+    assert two["sse"] < m["trend"]["breakpoints_2"]["sse"] and two["rmse"] > 5 * m["line_rmse"]
+
+
 def test_two_breakpoints_with_shorter_segments_equal_the_grid_search():
     years, yields = load_corn_yields()
     fit = years <= 2004
@@ -262,6 +290,8 @@ def test_bad_settings_are_refused():
         Config(sharpness=(4.0, 1.0))
     with pytest.raises(ConfigError, match="min_segment_years"):
         Config(min_segment_years=50.0)
+    with pytest.raises(ConfigError, match="min_segment_years"):
+        Config(min_segment_years=0.5)   # a segment could hold no data year
 
 
 def test_bad_weather_input_is_refused(tmp_path):

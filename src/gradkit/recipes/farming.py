@@ -18,12 +18,16 @@ Data) fitted with a continuous piecewise-linear trend whose breakpoint years are
 continuous parameters: the slopes are profiled out by least squares (variable
 projection), the breakpoints move by gradient (smooth softplus hinges, sharpened, then
 L-BFGS on exact hinges), and an exhaustive search over a 0.01-year grid of breakpoints
-checks the fit. Fitted on 1866-2004, its forecast of 2005-2014 is compared with a straight
-line fitted from 1940.
+checks the fit. Every segment spans at least ``min_segment_years`` (10): fitted on
+1866-2004, that trend's forecast of 2005-2014 is compared with a straight line fitted from
+1940. The unconstrained least squares (segments of at least one year, the shortest that
+keeps every segment's line identifiable from yearly data) is fitted and checked the same
+way and reported beside it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -48,6 +52,11 @@ __all__ = ["Config", "SPEC", "run", "Season", "season", "exact_objective",
 CORN_CSV = Path(__file__).parent / "data" / "crop_yield" / "us_corn_yield_t_per_ha_1866_2014.csv"
 _WEATHER_YEARS = (1930, 2020)
 _CORN_YEARS = (1866, 2014)
+# A segment of at least a year holds a data year beyond its start (the data are yearly),
+# which determines its line given the previous segment's; a shorter one can hold none, and
+# two hinges that close approximate a jump: the least squares of the trend without a
+# minimum segment length, as far as it is identifiable.
+_IDENTIFIABLE_SEGMENT_YEARS = 1.0
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 SPEC = Spec(
@@ -103,7 +112,9 @@ class Config:
         Numbers of breakpoints fitted (each checked against the grid search).
     min_segment_years : float, default 10
         Every segment of the trend (the first and last too) spans at least this many
-        years: shorter ones fit a few years' weather, not technology.
+        years: shorter ones fit a few years' weather, not technology. At least 1 (a
+        shorter segment can hold no data year); the run also fits and checks the trend
+        with 1-year segments (the unconstrained least squares) and reports it beside.
     hinge_sharpness : tuple of float
         The smooth hinges' sharpness in 1/year, annealed before the exact hinges.
     trend_steps : int, default 50
@@ -112,8 +123,9 @@ class Config:
         The starts of the breakpoint fit: every combination of breakpoint years this
         far apart, spanning the feasible range.
     polish : int, default 5
-        Points polished by L-BFGS (the best by exact-hinge SSE among the starts and the
-        ends of every Adam stage).
+        Points polished by L-BFGS: the best by exact-hinge SSE among the starts and the
+        ends of every Adam stage, at most one per cell of ``trend_start_spacing`` years
+        (else one basin's points crowd out the others').
     polish_sharpness : tuple of float
         The polish's hinge sharpness (1/year), each by L-BFGS, before the exact hinges.
     grid_step : float, default 0.01
@@ -172,7 +184,7 @@ class Config:
         in_range(self, "line_from", _CORN_YEARS[0], self.fit_until - 2)
         if not self.breakpoints or any(not 1 <= k <= 3 for k in self.breakpoints):
             raise refuse(self, "breakpoints", "one or more of 1, 2, 3")
-        in_range(self, "min_segment_years", 5.0, 100.0)
+        in_range(self, "min_segment_years", _IDENTIFIABLE_SEGMENT_YEARS, 100.0)
         span = self.fit_until - _CORN_YEARS[0]
         if (max(self.breakpoints) + 1) * self.min_segment_years > span:
             raise refuse(self, "min_segment_years", f"at most {span} / (breakpoints + 1) "
@@ -567,8 +579,14 @@ def fit_trend(t, y, K: int, cfg: Config) -> dict:
         seen.append(theta)
     seen = onp.concatenate(seen)
     exact = _profile_sse(seen, data, box, None)
+    order = onp.argsort(exact, kind="stable")
+    # The best point of each cell only: Adam brings many starts into one basin, and
+    # their near-copies would fill the polish (a two-point last segment's basin went
+    # unpolished behind five copies of another).
+    cell = onp.floor(onp.asarray(box.breakpoints(seen[order])) / cfg.trend_start_spacing)
+    _, first = onp.unique(cell, axis=0, return_index=True)
     best = None
-    for i in onp.argsort(exact, kind="stable")[:cfg.polish]:
+    for i in order[onp.sort(first)][:cfg.polish]:
         q, nit = seen[i], 0
         # L-BFGS needs smoothness: sharper and sharper hinges bring it to within a hair
         # of an optimum at a kink (a breakpoint on a data year), then the exact hinges.
@@ -707,6 +725,19 @@ def grid_search_trend(t, y, K: int, cfg: Config) -> dict:
             "sse": trend_sse(data.t, data.y, found[1]), "candidates": int(evaluated)}
 
 
+def _fit_and_check(t, y, K: int, cfg: Config, t_test, rmse) -> tuple[dict, onp.ndarray, float]:
+    """One trend fit, its grid check and forecast; and the grid search's seconds."""
+    fitted = fit_trend(t, y, K, cfg)
+    start = time.perf_counter()
+    searched = grid_search_trend(t, y, K, cfg)
+    seconds = time.perf_counter() - start
+    pred = _trend_predict(t, y, fitted["breakpoints"], t_test)
+    gap = (fitted["sse"] - searched["sse"]) / searched["sse"]
+    return ({**fitted, "slopes_t_per_ha_per_year": _segment_slopes(t, y, fitted["breakpoints"]),
+             "rmse": rmse(pred), "grid": searched, "relative_sse_gap": gap,
+             "matches_grid": bool(gap <= 1e-6)}, pred, seconds)
+
+
 def _trend(years, yields, cfg: Config) -> tuple[dict, dict]:
     fit = years <= cfg.fit_until
     test = years > cfg.fit_until
@@ -723,21 +754,19 @@ def _trend(years, yields, cfg: Config) -> tuple[dict, dict]:
            "min_segment_years": cfg.min_segment_years,
            "straight_line": {"from": cfg.line_from, "slope_t_per_ha_per_year": float(slope),
                              "rmse": rmse(line_pred)}}
+    free_cfg = dataclasses.replace(cfg, min_segment_years=_IDENTIFIABLE_SEGMENT_YEARS)
+    free = {"min_segment_years": _IDENTIFIABLE_SEGMENT_YEARS}
     arrays = {"line_forecast": line_pred}
     grid_seconds = 0.0
     for K in cfg.breakpoints:
-        fitted = fit_trend(t, y, K, cfg)
-        start = time.perf_counter()
-        searched = grid_search_trend(t, y, K, cfg)
-        grid_seconds += time.perf_counter() - start
-        pred = _trend_predict(t, y, fitted["breakpoints"], years[test])
-        gap = (fitted["sse"] - searched["sse"]) / searched["sse"]
-        out[f"breakpoints_{K}"] = {
-            **fitted, "slopes_t_per_ha_per_year": _segment_slopes(t, y, fitted["breakpoints"]),
-            "rmse": rmse(pred),
-            "grid": searched, "relative_sse_gap": gap, "matches_grid": bool(gap <= 1e-6)}
-        arrays[f"forecast_{K}"] = pred
-    return arrays, {**out, "grid_seconds": round(grid_seconds, 3)}
+        out[f"breakpoints_{K}"], arrays[f"forecast_{K}"], seconds = _fit_and_check(
+            t, y, K, cfg, years[test], rmse)
+        free[f"breakpoints_{K}"], _, free_seconds = _fit_and_check(
+            t, y, K, free_cfg, years[test], rmse)
+        grid_seconds += seconds + free_seconds
+    free["matches_grid"] = all(free[f"breakpoints_{K}"]["matches_grid"]
+                               for K in cfg.breakpoints)
+    return arrays, {**out, "unconstrained": free, "grid_seconds": round(grid_seconds, 3)}
 
 
 # -- the run -----------------------------------------------------------------------------
@@ -783,13 +812,21 @@ def run(cfg: Config, rd: RunDir) -> dict:
                f"{f['grid']['sse']:.6f}), RMSE {trend['test_years'][0]}-"
                f"{trend['test_years'][1]} {f['rmse']:.3f} t/ha (straight line from "
                f"{cfg.line_from}: {trend['straight_line']['rmse']:.3f})")
+    for K in cfg.breakpoints:
+        f = trend["unconstrained"][f"breakpoints_{K}"]
+        where = ", ".join(f"{b:.2f}" for b in f["breakpoints"])
+        rd.say(f"  unconstrained (segments >= {_IDENTIFIABLE_SEGMENT_YEARS:g} year), {K} "
+               f"breakpoint(s) {where}: SSE {f['sse']:.6f} (grid {f['grid']['sse']:.6f}), "
+               f"RMSE {f['rmse']:.3f} t/ha")
     decision = dict(decision)
     value = decision.pop("value")
     return {"value": value, "goal": decision["exhaustive_value"],
             "baseline_value": decision["exhaustive_value"],
             "matches_exhaustive": value == decision["exhaustive_value"], **decision,
             "cleaning": cleaning,
-            "trend": {k: v for k, v in trend.items() if k != "grid_seconds"},
+            "trend": {k: v for k, v in trend.items()
+                      if k not in ("grid_seconds", "unconstrained")},
+            "trend_unconstrained": trend["unconstrained"],
             **{f"trend_rmse_{K}": trend[f"breakpoints_{K}"]["rmse"] for K in cfg.breakpoints},
             "line_rmse": trend["straight_line"]["rmse"],
             "trend_matches_grid": all(trend[f"breakpoints_{K}"]["matches_grid"]
