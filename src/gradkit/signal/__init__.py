@@ -8,6 +8,8 @@ choices (window, regularisation weight) are constants computed with NumPy.
 * :func:`diff` -- finite differences of any order and accuracy, uniform or not.
 * :func:`savgol_derivative` -- Savitzky-Golay smoothing derivative, window chosen
   from the data (:func:`savgol_window`).
+* :func:`causal_derivative` -- one-sided Savitzky-Golay derivative from past samples only
+  (streaming).
 * :func:`tv_derivative` -- total-variation regularised derivative (Chartrand).
 * :func:`sobel`, :func:`prewitt`, :func:`scharr`, :func:`gradient_magnitude`,
   :func:`gradient_orientation` -- image gradients of N-d arrays.
@@ -24,12 +26,12 @@ array([0. , 0.2, 0.4, 0.6, 0.8, 1. , 1.2, 1.4, 1.6, 1.8, 2. ])
 
 from .image import gradient_magnitude, gradient_orientation, prewitt, scharr, sobel
 from .noise import noise_std
-from .smoothing import savgol_derivative, savgol_window
+from .smoothing import causal_derivative, savgol_derivative, savgol_window
 from .stencils import diff, fornberg_weights
 from .total_variation import tv_derivative
 
 __all__ = [
     "diff", "fornberg_weights",
-    "savgol_derivative", "savgol_window", "tv_derivative", "noise_std",
+    "savgol_derivative", "savgol_window", "causal_derivative", "tv_derivative", "noise_std",
     "sobel", "prewitt", "scharr", "gradient_magnitude", "gradient_orientation",
 ]

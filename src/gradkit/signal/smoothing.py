@@ -8,7 +8,7 @@ from .. import numpy as gnp
 from ..backend import xp
 from ..graph import raw
 from ..validation import check_axis, check_int, invalid
-from ._common import EdgeFilter, as_samples, check_grid, check_spacing, is_uniform, moved
+from ._common import EdgeFilter, _cast, as_samples, check_grid, check_spacing, is_uniform, moved
 from .noise import noise_std
 
 __all__ = ["savgol_derivative", "savgol_window", "savgol_filter_weights"]
@@ -371,3 +371,56 @@ def _local_fits(y, grid, n: int, window: int, polyorder: int, axis: int):
             out = term if out is None else out + term
     nd = len(raw(y).shape)
     return out if axis == nd - 1 else gnp.moveaxis(out, -1, axis)
+
+
+def causal_derivative(y, window: int, n: int = 1, polyorder: int = 2, dx: float = 1.0):
+    """The n-th derivative of each sample from the samples up to it: a streaming derivative.
+
+    Sample ``t`` gets the n-th derivative, at ``t``, of the least-squares polynomial of
+    degree ``polyorder`` through samples ``t - window + 1 .. t`` (a one-sided
+    Savitzky-Golay filter): no sample after ``t`` is read, so feeding a series one
+    sample at a time gives the same values as one call. Before ``window`` samples exist,
+    the missing ones are taken equal to the first (so the first derivatives are 0 for a
+    series that starts flat). Differentiable with respect to ``y``, along the last axis.
+
+    Parameters
+    ----------
+    y : array_like or Tensor
+        Samples along the last axis (any leading axes: many series at once).
+    window : int
+        Samples in each fit, more than ``polyorder``.
+    n : int, default 1
+        Derivative order, at most ``polyorder``.
+    polyorder : int, default 2
+    dx : float, default 1.0
+        Sample spacing.
+
+    Returns
+    -------
+    ndarray or Tensor
+        The shape of ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradkit.signal import causal_derivative
+    >>> t = np.arange(10.0)
+    >>> causal_derivative(t ** 2, window=5, n=1)[5:]   # exact for a quadratic: 2 t
+    array([10., 12., 14., 16., 18.])
+    >>> y = np.sin(t); bool(np.allclose(causal_derivative(y, 7)[:6],
+    ...                                 causal_derivative(y[:6], 7)))  # no look-ahead
+    True
+    """
+    fn = "signal.causal_derivative"
+    y = as_samples(y, fn)
+    window = check_int(window, "window", fn, low=2)
+    polyorder = check_int(polyorder, "polyorder", fn, low=0, high=window - 1)
+    n = check_int(n, "n", fn, low=0, high=polyorder)
+    h = check_spacing(dx, fn)
+    evaluate, to_coef = _poly_rows(window, polyorder, n, [window - 1])
+    kernel = (evaluate[0] @ to_coef) / h ** n
+    first = gnp.getitem(y, (Ellipsis, slice(0, 1)))
+    lead = raw(y).shape[:-1]
+    padded = gnp.concatenate([gnp.broadcast_to(first, lead + (window - 1,)), y], axis=-1)
+    windows = gnp.sliding_window_view(padded, window, axis=-1)
+    return gnp.matmul(windows, _cast(kernel, y))

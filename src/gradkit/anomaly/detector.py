@@ -1,0 +1,174 @@
+"""A streaming anomaly detector built on derivatives of the series.
+
+For each row ``t`` of a series, from rows up to ``t`` only (feeding a series row by row
+or in one call gives the same scores):
+
+* the causal Savitzky-Golay first and second derivatives (slope and curvature,
+  :func:`gradkit.signal.causal_derivative`);
+* for the level, the slope and the curvature, how far row ``t`` is from what their
+  exponentially weighted mean and variance up to row ``t - 1`` expect (a z-score; the
+  running statistics are recursive filters, run by ``scipy.signal.lfilter``);
+* the change of variance: the log ratio of the slope's fast and slow running variances.
+
+The features go through ``log1p`` of their magnitude and are combined by a logistic
+function into one score in [0, 1]; its weights are fitted by gradkit's autodiff and
+L-BFGS (:meth:`DerivativeDetector.fit`) on labelled series other than the ones scored.
+Last, a score only counts where it exceeds the highest score of the preceding
+``refractory`` rows, so that one event raises one alarm, not a run of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .. import numpy as gnp
+from ..optim import LBFGS
+from ..signal import causal_derivative
+from ..transforms import value_and_grad
+from ..validation import check_int, check_real, invalid
+
+__all__ = ["DerivativeDetector", "FEATURES"]
+
+FEATURES = ("level", "slope", "curvature", "variance")
+
+
+def _ew_mean(x: np.ndarray, rate: float) -> np.ndarray:
+    """Exponentially weighted mean, ``m_t = (1 - rate) m_{t-1} + rate x_t``, from m = x_0."""
+    from scipy.signal import lfilter
+
+    return lfilter([rate], [1.0, rate - 1.0], x - x[0]) + x[0]
+
+
+def _ew_average(x: np.ndarray, rate: float) -> np.ndarray:
+    """The exponentially weighted average of the rows seen so far, normalised by the
+    weight they carry (Adam's bias correction): the plain mean while few rows exist."""
+    from scipy.signal import lfilter
+
+    weight = 1.0 - (1.0 - rate) ** np.arange(1, x.size + 1)
+    return lfilter([rate], [1.0, rate - 1.0], x) / weight
+
+
+def _lagged_z(x: np.ndarray, rate: float, floor: float, warmup: int = 5) -> np.ndarray:
+    """``(x_t - m_{t-1}) / s_{t-1}``: m the EW mean of the rows before t, s the EW root
+    mean square of their innovations (0 for the first ``warmup`` rows)."""
+    m = _ew_mean(x, rate)
+    prev = np.concatenate([x[:1], m[:-1]])
+    innovation = x - prev
+    var = _ew_average(innovation[1:] ** 2, rate)
+    prev_var = np.concatenate([[0.0, 0.0], var[:-1]])[:x.size]
+    z = innovation / (np.sqrt(prev_var) + floor)
+    z[:warmup] = 0.0
+    return z
+
+
+@dataclass(frozen=True)
+class DerivativeDetector:
+    """Streaming anomaly scores from derivatives of a series.
+
+    Parameters
+    ----------
+    slope_window, curvature_window : int
+        Samples of the causal Savitzky-Golay fits (quadratic) for the first and second
+        derivatives.
+    slow, fast : float
+        Rates of the running statistics (``slow``: the normal behaviour; ``fast``: the
+        recent variance).
+    refractory : int
+        Rows after a score during which only a higher score counts.
+    weights : tuple of float
+        Bias, then one weight per feature (:data:`FEATURES`), of the logistic combination.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.sin(np.arange(600) / 20.0)
+    >>> y[400:] += 3.0                        # a level shift at row 400
+    >>> s = DerivativeDetector().score(y)
+    >>> int(np.argmax(s)) in range(400, 410), bool(s.min() >= 0.0), bool(s.max() <= 1.0)
+    (True, True, True)
+    """
+
+    slope_window: int = 9
+    curvature_window: int = 15
+    slow: float = 0.01
+    fast: float = 0.2
+    refractory: int = 200
+    weights: tuple[float, ...] = field(default=(-6.0, 1.5, 1.0, 0.5, 0.5))
+
+    def __post_init__(self) -> None:
+        call = "anomaly.DerivativeDetector"
+        check_int(self.slope_window, "slope_window", call, low=3)
+        check_int(self.curvature_window, "curvature_window", call, low=3)
+        check_real(self.slow, "slow", call, low=0.0, high=1.0, low_open=True)
+        check_real(self.fast, "fast", call, low=0.0, high=1.0, low_open=True)
+        check_int(self.refractory, "refractory", call, low=0)
+        if len(self.weights) != len(FEATURES) + 1:
+            raise invalid(call, "weights", f"{len(FEATURES) + 1} numbers (bias, then one per "
+                                           f"feature)", self.weights)
+
+    def features(self, values) -> np.ndarray:
+        """The features of each row, shape ``(len(values), len(FEATURES))``, causal."""
+        x = np.asarray(values, dtype=np.float64)
+        if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
+            raise invalid("anomaly.DerivativeDetector.features", "values",
+                          "a finite 1-D series of at least one row", values)
+        # A floor under the running scales (a constant stretch has none), from the first
+        # row only: anything from later rows would look ahead.
+        floor = 1e-8 * (abs(x[0]) + 1.0)
+        slope = np.asarray(causal_derivative(x, self.slope_window, n=1))
+        curvature = np.asarray(causal_derivative(x, self.curvature_window, n=2))
+        fast_var = _ew_average((slope - _ew_mean(slope, self.fast)) ** 2, self.fast)
+        slow_var = _ew_average((slope - _ew_mean(slope, self.slow)) ** 2, self.slow)
+        variance = np.log((fast_var + floor ** 2) / (slow_var + floor ** 2))
+        feats = np.stack([_lagged_z(x, self.slow, floor), _lagged_z(slope, self.slow, floor),
+                          _lagged_z(curvature, self.slow, floor), variance], axis=1)
+        return np.log1p(np.abs(feats))
+
+    def raw_score(self, values) -> np.ndarray:
+        """The logistic combination of the features, before the refractory rule."""
+        w = np.asarray(self.weights)
+        z = w[0] + self.features(values) @ w[1:]
+        return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    def score(self, values) -> np.ndarray:
+        """The anomaly score of each row, in [0, 1], from rows up to it only."""
+        s = self.raw_score(values)
+        if self.refractory == 0:
+            return s
+        padded = np.concatenate([np.zeros(self.refractory), s])
+        windows = np.lib.stride_tricks.sliding_window_view(padded[:-1], self.refractory)
+        recent = windows.max(axis=1)
+        return np.where(s > recent, s, 0.0)
+
+    def fit(self, series: list, labels: list, *, balance: float = 0.5) -> DerivativeDetector:
+        """A copy with the weights fitted to labelled series (gradkit autodiff + L-BFGS).
+
+        Logistic regression of "row inside an anomaly window" on the features, the two
+        classes weighted to ``balance`` and ``1 - balance`` of the loss.
+
+        Parameters
+        ----------
+        series : list of 1-D arrays
+        labels : list of boolean arrays
+            True for the rows inside a labelled window, one array per series.
+        """
+        X = np.concatenate([self.features(v) for v in series])
+        y = np.concatenate([np.asarray(lab, dtype=bool) for lab in labels])
+        if X.shape[0] != y.shape[0]:
+            raise invalid("anomaly.DerivativeDetector.fit", "labels",
+                          "one boolean per row of each series", got=f"{y.shape[0]} labels "
+                                                                     f"for {X.shape[0]} rows")
+        pos = max(int(y.sum()), 1)
+        neg = max(int((~y).sum()), 1)
+        weight = np.where(y, balance / pos, (1 - balance) / neg)
+        sign = np.where(y, 1.0, -1.0)
+
+        def loss(w):
+            z = w[0] + X @ w[1:]
+            return gnp.sum(weight * gnp.softplus(-sign * z)) + 1e-3 * gnp.sum(w[1:] ** 2)
+
+        res = LBFGS(gtol=1e-8).minimize(value_and_grad(loss), np.asarray(self.weights),
+                                        jac=True)
+        return replace(self, weights=tuple(float(v) for v in res.x))
