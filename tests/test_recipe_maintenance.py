@@ -9,7 +9,8 @@ from gradkit.recipes.maintenance import _halves, _inside, load_nab
 
 
 def test_the_shipped_corpus_is_nab():
-    series, windows = load_nab()
+    corpus = load_nab()
+    series, windows = corpus.series, corpus.windows
     assert len(series) == 58
     categories = {n.split("/")[0] for n in series}
     assert len(categories) == 7 and "realKnownCause" in categories

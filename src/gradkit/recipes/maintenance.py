@@ -14,9 +14,6 @@ every published detector, and also chosen on one half and applied to the other.
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,31 +96,12 @@ class Config:
                                   self.fast, self.refractory, self.weights)
 
 
-def _read_csv(text: str) -> tuple[onp.ndarray, onp.ndarray]:
-    lines = text.strip().split("\n")[1:]
-    stamps = onp.array([line.split(",", 1)[0] for line in lines], dtype="datetime64[s]")
-    values = onp.array([line.split(",", 1)[1] for line in lines], dtype=onp.float64)
-    return stamps, values
+def load_nab(data: str | None = None):
+    """The NAB corpus (:class:`gradkit.anomaly.NABCorpus`): the shipped archive, or a
+    folder laid out like NAB's repository."""
+    from ..anomaly import load_corpus
 
-
-def load_nab(data: str | None = None) -> tuple[dict, dict]:
-    """The corpus: ``{name: (timestamps, values)}`` and ``{name: [[start, end], ...]}``.
-
-    ``name`` is NAB's relative file name (``realKnownCause/nyc_taxi.csv``).
-    """
-    series, windows = {}, {}
-    if data is None:
-        with zipfile.ZipFile(_ZIP) as z:
-            for info in sorted(z.namelist()):
-                if info.startswith("data/") and info.endswith(".csv"):
-                    series[info[5:]] = _read_csv(z.read(info).decode("utf-8"))
-            windows = json.load(io.BytesIO(z.read("labels/combined_windows.json")))
-    else:
-        root = Path(data)
-        for path in sorted((root / "data").glob("*/*.csv")):
-            series[f"{path.parent.name}/{path.name}"] = _read_csv(path.read_text("utf-8"))
-        windows = json.loads((root / "labels" / "combined_windows.json").read_text("utf-8"))
-    return series, {name: windows.get(name, []) for name in series}
+    return load_corpus(_ZIP if data is None else data)
 
 
 _MACHINE = "realKnownCause/machine_temperature_system_failure.csv"
@@ -158,14 +136,15 @@ def run(cfg: Config, rd: RunDir) -> dict:
     """
     from ..anomaly import nab
 
-    series, window_times = load_nab(cfg.data)
+    corpus = load_nab(cfg.data)
+    series = corpus.series
     names = sorted(series)
     if cfg.files_per_category:
         keep = {}
         for name in names:
             keep.setdefault(name.split("/")[0], []).append(name)
         names = sorted(n for group in keep.values() for n in group[:cfg.files_per_category])
-    labels = {n: nab.window_rows(series[n][0], window_times[n], n) for n in names}
+    labels = {n: corpus.windows[n] for n in names}
     half_a, half_b = _halves(names, rd.seed)
     base = cfg.detector()
 
