@@ -73,3 +73,21 @@ def test_bad_input_is_refused():
         DerivativeDetector().score(np.array([1.0, np.nan]))
     with pytest.raises(GradkitError, match="labels must be one boolean per row"):
         DerivativeDetector().fit([np.ones(10)], [np.ones(9, bool)])
+
+
+def test_rarity_calibration_is_a_running_tail_share():
+    from gradkit.anomaly.detector import _rarity
+
+    a = np.concatenate([np.zeros(50), [3.0], np.zeros(10), [3.0], [5.0]])
+    r = _rarity(a, 0.1)
+    assert r[50] == 1.0          # no earlier row reached 3
+    assert r[-1] == 1.0          # nor 5
+    assert 0.0 < r[61] < 1.0     # one earlier row reached 3: rare, not unseen
+    assert np.all(r[1:50] < 1e-12)  # 0 was reached by every earlier row
+    d = DerivativeDetector()
+    calm = 0.01 * np.random.default_rng(0).standard_normal(3000)
+    spiky = calm + (np.random.default_rng(1).random(3000) < 0.02) * 0.5
+    calm[2000] += 0.5
+    spiky[2000] += 0.5
+    # The same spike is unheard of in the calm series, routine in the spiky one.
+    assert d.raw_score(calm)[2000] == 1.0 > d.raw_score(spiky)[2000]

@@ -10,11 +10,14 @@ or in one call gives the same scores):
   running statistics are recursive filters, run by ``scipy.signal.lfilter``);
 * the change of variance: the log ratio of the slope's fast and slow running variances.
 
-The features go through ``log1p`` of their magnitude and are combined by a logistic
-function into one score in [0, 1]; its weights are fitted by gradkit's autodiff and
-L-BFGS (:meth:`DerivativeDetector.fit`) on labelled series other than the ones scored.
-Last, a score only counts where it exceeds the highest score of the preceding
-``refractory`` rows, so that one event raises one alarm, not a run of them.
+The features go through ``log1p`` of their magnitude and are combined into one surprise
+per row: by default the largest of the level, slope and curvature surprises, or a
+logistic combination whose weights gradkit's autodiff and L-BFGS fit to labelled series
+(:meth:`DerivativeDetector.fit`). The score is the surprise's rarity in its own series:
+one minus the exponentially weighted share of earlier rows whose surprise reached the
+same level, so that one threshold means the same on a calm series and a spiky one. Last,
+a score only counts where it exceeds the highest score of the preceding ``refractory``
+rows, so that one event raises one alarm, not a run of them.
 """
 
 from __future__ import annotations
@@ -50,6 +53,21 @@ def _ew_average(x: np.ndarray, rate: float) -> np.ndarray:
     return lfilter([rate], [1.0, rate - 1.0], x) / weight
 
 
+_LEVELS = np.arange(-12.0, 12.0, 0.25)  # surprise levels whose running rarity is tracked
+
+
+def _rarity(surprise: np.ndarray, rate: float) -> np.ndarray:
+    """``1 -`` the EW share of the rows before t whose surprise reached the highest level
+    row t reaches (1 where no earlier row reached it, 0 where every one did)."""
+    from scipy.signal import lfilter
+
+    reached = (surprise[:, None] >= _LEVELS[None, :]).astype(np.float64)
+    weight = 1.0 - (1.0 - rate) ** np.arange(1, surprise.size + 1)
+    share = lfilter([rate], [1.0, rate - 1.0], reached, axis=0) / weight[:, None]
+    before = np.vstack([np.ones((1, _LEVELS.size)), share[:-1]])
+    return 1.0 - np.where(reached > 0, before, 1.0).min(axis=1)
+
+
 def _lagged_z(x: np.ndarray, rate: float, floor: float, warmup: int = 5) -> np.ndarray:
     """``(x_t - m_{t-1}) / s_{t-1}``: m the EW mean of the rows before t, s the EW root
     mean square of their innovations (0 for the first ``warmup`` rows)."""
@@ -77,25 +95,36 @@ class DerivativeDetector:
         recent variance).
     refractory : int
         Rows after a score during which only a higher score counts.
+    combine : {"max", "logistic"}
+        The surprise: the largest of the level, slope and curvature features, or the
+        logistic combination of all features with ``weights``.
     weights : tuple of float
         Bias, then one weight per feature (:data:`FEATURES`), of the logistic combination.
+    calibration : float
+        Rate of the running rarity of the surprise (0: no calibration; the score is then
+        the logistic combination itself).
 
     Examples
     --------
     >>> import numpy as np
-    >>> y = np.sin(np.arange(600) / 20.0)
-    >>> y[400:] += 3.0                        # a level shift at row 400
+    >>> y = np.sin(np.arange(3000) / 20.0)
+    >>> y[2000:] += 3.0                       # a level shift at row 2000
     >>> s = DerivativeDetector().score(y)
-    >>> int(np.argmax(s)) in range(400, 410), bool(s.min() >= 0.0), bool(s.max() <= 1.0)
-    (True, True, True)
+    >>> bool(s[2000:2005].max() > s[500:1995].max()), bool(0 <= s.min() <= s.max() <= 1)
+    (True, True)
+
+    The first rows of a series are all "rare" (nothing came before them): NAB's
+    probationary period, the first 15% of each file, is not scored.
     """
 
     slope_window: int = 9
     curvature_window: int = 15
     slow: float = 0.01
     fast: float = 0.2
-    refractory: int = 200
-    weights: tuple[float, ...] = field(default=(-6.0, 1.5, 1.0, 0.5, 0.5))
+    refractory: int = 100
+    combine: str = "max"
+    weights: tuple[float, ...] = field(default=(-6.0, 1.0, 1.0, 1.0, 0.0))
+    calibration: float = 3e-4
 
     def __post_init__(self) -> None:
         call = "anomaly.DerivativeDetector"
@@ -104,6 +133,9 @@ class DerivativeDetector:
         check_real(self.slow, "slow", call, low=0.0, high=1.0, low_open=True)
         check_real(self.fast, "fast", call, low=0.0, high=1.0, low_open=True)
         check_int(self.refractory, "refractory", call, low=0)
+        if self.combine not in ("max", "logistic"):
+            raise invalid(call, "combine", "'max' or 'logistic'", self.combine)
+        check_real(self.calibration, "calibration", call, low=0.0, high=1.0, high_open=True)
         if len(self.weights) != len(FEATURES) + 1:
             raise invalid(call, "weights", f"{len(FEATURES) + 1} numbers (bias, then one per "
                                            f"feature)", self.weights)
@@ -126,11 +158,22 @@ class DerivativeDetector:
                           _lagged_z(curvature, self.slow, floor), variance], axis=1)
         return np.log1p(np.abs(feats))
 
-    def raw_score(self, values) -> np.ndarray:
-        """The logistic combination of the features, before the refractory rule."""
+    def surprise(self, values) -> np.ndarray:
+        """The combined surprise of each row (see ``combine``), before calibration."""
+        f = self.features(values)
+        if self.combine == "max":
+            return f[:, :3].max(axis=1)
         w = np.asarray(self.weights)
-        z = w[0] + self.features(values) @ w[1:]
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
+        return w[0] + f @ w[1:]
+
+    def raw_score(self, values) -> np.ndarray:
+        """The score of each row in [0, 1] before the refractory rule."""
+        a = self.surprise(values)
+        if self.calibration == 0:
+            return 0.5 * (1.0 + np.tanh(0.5 * a))
+        s = _rarity(a, self.calibration)
+        s[:5] = 0.0  # the running statistics are still forming
+        return s
 
     def score(self, values) -> np.ndarray:
         """The anomaly score of each row, in [0, 1], from rows up to it only."""
@@ -146,7 +189,8 @@ class DerivativeDetector:
         """A copy with the weights fitted to labelled series (gradkit autodiff + L-BFGS).
 
         Logistic regression of "row inside an anomaly window" on the features, the two
-        classes weighted to ``balance`` and ``1 - balance`` of the loss.
+        classes weighted to ``balance`` and ``1 - balance`` of the loss. The copy combines
+        its features with the fitted weights (``combine="logistic"``).
 
         Parameters
         ----------
@@ -171,4 +215,4 @@ class DerivativeDetector:
 
         res = LBFGS(gtol=1e-8).minimize(value_and_grad(loss), np.asarray(self.weights),
                                         jac=True)
-        return replace(self, weights=tuple(float(v) for v in res.x))
+        return replace(self, combine="logistic", weights=tuple(float(v) for v in res.x))

@@ -14,7 +14,7 @@ every published detector, and also chosen on one half and applied to the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as onp
@@ -52,15 +52,17 @@ class Config:
     data : str or None
         None: the shipped corpus. Otherwise a folder laid out like NAB's repository
         (``data/<category>/*.csv``, ``labels/combined_windows.json``).
-    slope_window, curvature_window, slow, fast, refractory
-        The detector's settings (:class:`~gradkit.anomaly.detector.DerivativeDetector`).
+    slope_window, curvature_window, slow, fast, refractory, calibration
+        The detector's settings (:class:`~gradkit.anomaly.detector.DerivativeDetector`);
+        its surprise is the largest of the level, slope and curvature surprises.
     weights : tuple of float
-        Bias and feature weights of the score's logistic combination.
+        Bias and feature weights of the logistic combination that ``learn`` starts from.
     learn : bool, default False
-        Fit the weights instead (logistic regression of "row in a window" by gradkit's
-        autodiff), each half of the files scored by weights fitted on the other half. On
-        NAB this scores lower than the default weights (13.5 against 45.6): row-level
-        window membership is a poor proxy for NAB's reward of early first detections.
+        Combine the features by weights fitted instead (logistic regression of "row in a
+        window" by gradkit's autodiff), each half of the files scored by weights fitted
+        on the other half. On NAB this scores lower than the default (see the docs):
+        row-level window membership is a poor proxy for NAB's reward of early first
+        detections.
     files_per_category : int, default 0
         Use only the first few files of each category (0: all).
     """
@@ -70,7 +72,8 @@ class Config:
     curvature_window: int = 15
     slow: float = 0.01
     fast: float = 0.2
-    refractory: int = 200
+    refractory: int = 100
+    calibration: float = 3e-4
     weights: tuple[float, ...] = (-6.0, 1.0, 1.0, 1.0, 0.0)
     learn: bool = False
     files_per_category: int = 0
@@ -81,6 +84,7 @@ class Config:
         in_range(self, "slow", 1e-6, 1.0)
         in_range(self, "fast", 1e-6, 1.0)
         at_least(self, "refractory", 0)
+        in_range(self, "calibration", 0.0, 0.5)
         if self.files_per_category == 1 or self.files_per_category < 0:
             raise refuse(self, "files_per_category", "0 (all) or at least 2 (each half of "
                                                      "every category needs a file)")
@@ -93,7 +97,8 @@ class Config:
 
     def detector(self) -> DerivativeDetector:
         return DerivativeDetector(self.slope_window, self.curvature_window, self.slow,
-                                  self.fast, self.refractory, self.weights)
+                                  self.fast, self.refractory, "max", self.weights,
+                                  self.calibration)
 
 
 def load_nab(data: str | None = None):
@@ -163,8 +168,9 @@ def run(cfg: Config, rd: RunDir) -> dict:
     _, w = rd.stage("weights", weights)
 
     def scoring():
-        det_a = DerivativeDetector(**{**base.__dict__, "weights": tuple(w["for_a"])})
-        det_b = DerivativeDetector(**{**base.__dict__, "weights": tuple(w["for_b"])})
+        combine = "logistic" if cfg.learn else "max"
+        det_a = replace(base, combine=combine, weights=tuple(w["for_a"]))
+        det_b = replace(base, combine=combine, weights=tuple(w["for_b"]))
         out = {}
         for n in names:  # one call per file; each call is vectorised over the rows
             out[n.replace("/", "|")] = (det_a if n in half_a else det_b).score(series[n][1])
