@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from gradkit.timeseries import ETS, Theta, seasonality_test
-from gradkit.timeseries.theta import _padded, _seasonal_indices
+from gradkit.timeseries.ets import _padded
+from gradkit.timeseries.theta import _seasonal_indices
 
 
 def test_seasonality_test_by_hand():

@@ -195,9 +195,8 @@ def run(cfg: Config, rd: RunDir) -> dict:
     shown = [(_MACHINE, "machine_temperature")] if _MACHINE in names else []
     shown.append((worst, "worst"))
     for name, stem in shown:
-        stamps, values = series[name]
-        _plot_file(name, stamps, values, scores[name], labels[name],
-                   nab.probation_length(len(values)), standard.threshold,
+        _plot_file(name, base, series[name][1], scores[name], labels[name],
+                   nab.probation_length(len(series[name][1])), standard.threshold,
                    rd.figure_path(stem))
     totals = {k: int(sum(getattr(f, k) for f in standard.files.values()))
               for k in ("windows_detected", "windows_missed", "fp")}
@@ -223,9 +222,9 @@ def run(cfg: Config, rd: RunDir) -> dict:
     }
 
 
-def _plot_file(name: str, stamps, values, score, windows, probation: int, threshold: float,
-               path: Path) -> None:
-    det = DerivativeDetector()
+def _plot_file(name: str, det: DerivativeDetector, values, score, windows, probation: int,
+               threshold: float, path: Path) -> None:
+    """The series, the slope feature of the detector that scored it, windows and alarms."""
     slope = det.features(values)[:, 1]
     fig, (ax1, ax2) = new_figure(2, 1, figsize=(10, 5), sharex=True)
     t = onp.arange(len(values))

@@ -156,6 +156,20 @@ def _parameters(theta, b: _Batch):
     return alpha, beta, gamma, phi, level, slope, ring
 
 
+def _predict(level, slope, s, phi, mult):
+    """One step ahead for rows of any kind (``where`` picks each row's formula): the
+    damped trend, the level plus it, and the forecast ``mu``. NumPy or traced arrays."""
+    damped = phi * slope
+    base = level + damped
+    return damped, base, gnp.where(mult, base * s, base + s)
+
+
+def _update(damped, base, s, r, alpha, beta, gamma, mult):
+    """The new level, trend and seasonal state after an error ``r = y - mu``."""
+    q = r / gnp.where(mult, s, 1.0)
+    return base + alpha * q, damped + beta * q, s + gamma * r / gnp.where(mult, base, 1.0)
+
+
 def _generic_errors(theta, b: _Batch):
     """One-step errors ``r`` and forecasts ``mu`` of rows of any kinds, in one recursion
     (``where`` picks each row's formulas): fewer operations to run than one recursion
@@ -166,15 +180,10 @@ def _generic_errors(theta, b: _Batch):
     rs, mus = [], []
     for t in range(b.y.shape[1]):
         j = t % len(seasons)
-        s = seasons[j]
-        damped = phi * slope
-        base = level + damped
-        mu = gnp.where(mult, base * s, base + s)
+        damped, base, mu = _predict(level, slope, seasons[j], phi, mult)
         r = b.y[:, t] - mu
-        q = r / gnp.where(mult, s, 1.0)
-        level = base + alpha * q
-        slope = damped + beta * q
-        seasons[j] = s + gamma * r / gnp.where(mult, base, 1.0)
+        level, slope, seasons[j] = _update(damped, base, seasons[j], r, alpha, beta, gamma,
+                                           mult)
         rs.append(r)
         mus.append(mu)
     return gnp.stack(rs, axis=1), gnp.stack(mus, axis=1)
@@ -184,23 +193,9 @@ def _group_errors(theta, b: _Batch, season: str, trend: bool):
     """One-step errors ``r`` and forecasts ``mu``, shape (R, T) each, for rows that share
     their season type and whether they have a trend: the recursion specialised to them,
     so that no row pays for the operations of another kind of model."""
-    alpha = _LO + (_HI - _LO) * _sigmoid(theta[:, 0])
-    level = theta[:, _N_SMOOTH]
-    if trend:
-        beta = _LO + (alpha - _LO) * _sigmoid(theta[:, 1])
-        phi = gnp.where(b.damped, _PHI_LO + (_PHI_HI - _PHI_LO) * _sigmoid(theta[:, 3]), 1.0)
-        slope = theta[:, _N_SMOOTH + 1]
-    seasons = []
-    if season != "N":
-        gamma = _LO + (1.0 - alpha - _LO) * _sigmoid(theta[:, 2])
-        raw = theta[:, _N_SMOOTH + 2:]
-        if season == "A":  # m - 1 free states; the last makes the sum 0
-            ring = gnp.concatenate([raw, -gnp.sum(raw, axis=1, keepdims=True)], axis=1)
-        else:  # positive states with mean 1
-            ring = b.m * gnp.softmax(gnp.concatenate([raw, gnp.zeros((raw.shape[0], 1))],
-                                                     axis=1), axis=1)
-        # Separate arrays, used and replaced in turn: no ring buffer to shift each step.
-        seasons = [ring[:, j] for j in range(b.m)]
+    alpha, beta, gamma, phi, level, slope, ring = _parameters(theta, b)
+    # Separate arrays, used and replaced in turn: no ring buffer to shift each step.
+    seasons = [ring[:, j] for j in range(b.m)] if season != "N" else []
     rs, mus = [], []
     for t in range(b.y.shape[1]):
         if trend:
@@ -314,15 +309,12 @@ def _final_states(theta: np.ndarray, b: _Batch):
     rs, mus = np.zeros((len(b.n), T)), np.ones((len(b.n), T))
     for t in range(T):
         live = t < b.n
-        damped = phi * slope
-        base = level + damped
-        s = ring[:, 0]
-        mu = np.where(mult, base * s, base + s)
+        damped, base, mu = _predict(level, slope, ring[:, 0], phi, mult)
         r = b.y[:, t] - mu
-        q = r / np.where(mult, s, 1.0)
-        new_s = s + gamma * r / np.where(mult, base, 1.0)
-        level = np.where(live, base + alpha * q, level)
-        slope = np.where(live, damped + beta * q, slope)
+        new_level, new_slope, new_s = _update(damped, base, ring[:, 0], r, alpha, beta, gamma,
+                                              mult)
+        level = np.where(live, new_level, level)
+        slope = np.where(live, new_slope, slope)
         ring = np.where(live[:, None], np.concatenate([ring[:, 1:], new_s[:, None]], 1), ring)
         rs[:, t], mus[:, t] = np.where(live, r, 0.0), np.where(live, mu, 1.0)
     states = {"alpha": alpha, "beta": beta, "gamma": gamma, "phi": phi, "level": level,
@@ -330,14 +322,24 @@ def _final_states(theta: np.ndarray, b: _Batch):
     return states, rs, mus
 
 
+def _padded(ys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Series of different lengths as rows of one array, left-aligned, zero after each
+    series' end, and the mask of the observed entries."""
+    n = np.array([len(y) for y in ys])
+    Y = np.zeros((len(ys), n.max()))
+    mask = np.arange(n.max())[None, :] < n[:, None]
+    Y[mask] = np.concatenate(ys)
+    return Y, mask
+
+
 def _build_batch(ys, scale, kinds, rows_series, rows_model, m) -> _Batch:
-    T = max(len(y) for y in ys)
-    n_series = np.array([len(y) for y in ys])
-    padded = np.stack([np.concatenate([y, np.full(T - len(y), y[-1])]) for y in ys])
-    padded = padded / scale[:, None]
-    y = padded[rows_series]
+    Y, observed = _padded(ys)
+    n_series = observed.sum(axis=1)
+    last = Y[np.arange(len(ys)), n_series - 1]
+    Y = np.where(observed, Y, last[:, None]) / scale[:, None]  # padding: the last value
+    y = Y[rows_series]
     n = n_series[rows_series]
-    mask = np.arange(T)[None, :] < n[:, None]
+    mask = observed[rows_series]
     flag = {name: np.array([getattr(kinds[j], name) for j in rows_model], dtype=bool)
             for name in ("error_mult", "trend", "damped")}
     season = np.array([kinds[j].season for j in rows_model])
@@ -514,17 +516,11 @@ def _simulate_quantiles(st: dict, sigma2, h: int, nsim: int, seed: int, levels) 
         mult, emult = st["season_mult"][sl, None], st["error_mult"][sl, None]
         sd = np.sqrt(sigma2[sl])[:, None]
         for t in range(h):
-            damped = phi * slope
-            base = level + damped
-            s = ring[:, :, 0]
-            mu = np.where(mult, base * s, base + s)
+            damped, base, mu = _predict(level, slope, ring[:, :, 0], phi, mult)
             eps = sd * rng.standard_normal((k, nsim))
             y = np.where(emult, mu * (1 + eps), mu + eps)
-            r = y - mu
-            q = r / np.where(mult, s, 1.0)
-            level = base + alpha * q
-            slope = damped + beta * q
-            new_s = s + gamma * r / np.where(mult, base, 1.0)
+            level, slope, new_s = _update(damped, base, ring[:, :, 0], y - mu, alpha, beta,
+                                          gamma, mult)
             ring = np.concatenate([ring[:, :, 1:], new_s[:, :, None]], axis=2)
             result[:, sl, t] = np.quantile(y, probs, axis=1)
     index = {p: i for i, p in enumerate(probs)}

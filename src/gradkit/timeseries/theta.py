@@ -19,17 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..validation import check_int
-from .ets import ETS, _as_series_list
+from .ets import ETS, _as_series_list, _padded
 
 __all__ = ["Theta", "ThetaFit", "seasonality_test"]
-
-
-def _padded(ys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    n = np.array([len(y) for y in ys])
-    Y = np.zeros((len(ys), n.max()))
-    mask = np.arange(n.max())[None, :] < n[:, None]
-    Y[mask] = np.concatenate(ys)
-    return Y, mask
 
 
 def seasonality_test(ys, m: int) -> np.ndarray:
@@ -133,8 +125,7 @@ class Theta:
         Y, mask = _padded(ys)
         n = mask.sum(axis=1)
         seasonal = seasonality_test(ys, m) if m > 1 else np.zeros(len(ys), dtype=bool)
-        if m > 1 and (seasonal & ~np.all(np.where(mask, Y, 1.0) > 0, axis=1)).any():
-            seasonal &= np.all(np.where(mask, Y, 1.0) > 0, axis=1)  # ratios need y > 0
+        seasonal &= np.all(np.where(mask, Y, 1.0) > 0, axis=1)  # the ratios need y > 0
         indices = _seasonal_indices(Y, mask, m) if m > 1 else np.ones((len(ys), 1))
         factor = np.where(seasonal[:, None], indices[:, np.arange(Y.shape[1]) % max(m, 1)],
                           1.0)
