@@ -8,16 +8,22 @@ or in one call gives the same scores):
 * for the level, the slope and the curvature, how far row ``t`` is from what their
   exponentially weighted mean and variance up to row ``t - 1`` expect (a z-score; the
   running statistics are recursive filters, run by ``scipy.signal.lfilter``);
+* with a ``period`` (rows per season, say a day), the same for the seasonal difference
+  ``x_t - x_{t - period}``: a day unlike the day before;
 * the change of variance: the log ratio of the slope's fast and slow running variances.
 
 The features go through ``log1p`` of their magnitude and are combined into one surprise
-per row: by default the largest of the level, slope and curvature surprises, or a
-logistic combination whose weights gradkit's autodiff and L-BFGS fit to labelled series
-(:meth:`DerivativeDetector.fit`). The score is the surprise's rarity in its own series:
-one minus the exponentially weighted share of earlier rows whose surprise reached the
-same level, so that one threshold means the same on a calm series and a spiky one. Last,
-a score only counts where it exceeds the highest score of the preceding ``refractory``
-rows, so that one event raises one alarm, not a run of them.
+per row: by default the largest of the level, slope, curvature and seasonal surprises,
+or a logistic combination whose weights gradkit's autodiff and L-BFGS fit to labelled
+series (:meth:`DerivativeDetector.fit`). The score is the surprise's rarity in its own
+series: one minus the exponentially weighted share of earlier rows whose surprise reached
+the same level, so that one threshold means the same on a calm series and a spiky one.
+
+A record beyond everything seen before is an anomaly however calm its derivatives: where
+the level, or its running mean, leaves the range of all earlier rows by a fraction ``e``
+of that range, the score is at least ``1 - record_gap * exp(-e / record_scale)``. Last, a
+score only counts where it exceeds the highest score of the preceding ``refractory`` rows,
+so that one event raises one alarm, not a run of them.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ from ..signal import causal_derivative
 from ..transforms import value_and_grad
 from ..validation import check_int, check_real, invalid
 
-__all__ = ["DerivativeDetector", "FEATURES"]
+__all__ = ["DerivativeDetector", "FEATURES", "rows_per_day"]
 
-FEATURES = ("level", "slope", "curvature", "variance")
+FEATURES = ("level", "slope", "curvature", "season", "variance")
+_SURPRISES = 4  # the first four features are surprises; their largest is the "max"
+_WARMUP = 20  # rows whose running statistics are still forming score 0
 
 
 def _ew_mean(x: np.ndarray, rate: float) -> np.ndarray:
@@ -66,6 +74,50 @@ def _rarity(surprise: np.ndarray, rate: float) -> np.ndarray:
     share = lfilter([rate], [1.0, rate - 1.0], reached, axis=0) / weight[:, None]
     before = np.vstack([np.ones((1, _LEVELS.size)), share[:-1]])
     return 1.0 - np.where(reached > 0, before, 1.0).min(axis=1)
+
+
+def rows_per_day(timestamps) -> int:
+    """Rows per day (the detector's ``period`` for a daily season), from the step between
+    the first two timestamps, so that a streaming detector knows it from the start.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange("2024-01-01T00:00", "2024-01-02T00:00", 5, dtype="datetime64[m]")
+    >>> rows_per_day(t)
+    288
+    """
+    t = np.asarray(timestamps, dtype="datetime64[s]")
+    if t.ndim != 1 or t.size < 2 or not t[1] > t[0]:
+        raise invalid("anomaly.rows_per_day", "timestamps",
+                      "at least two increasing timestamps", got=t[:2])
+    step = (t[1] - t[0]).astype(np.int64)
+    return max(int(round(86400 / step)), 1)
+
+
+def _series(values, call: str) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
+        raise invalid(call, "values", "a finite 1-D series of at least one row", values)
+    return x
+
+
+def _record(x: np.ndarray) -> np.ndarray:
+    """How far row t lies outside the range of the rows before it, as a fraction of that
+    range (0 inside it)."""
+    high = np.concatenate([x[:1], np.maximum.accumulate(x)[:-1]])
+    low = np.concatenate([x[:1], np.minimum.accumulate(x)[:-1]])
+    span = high - low + 1e-8 * (abs(x[0]) + 1.0)
+    return np.maximum(np.maximum(x - high, low - x), 0.0) / span
+
+
+def _seasonal_z(x: np.ndarray, period: int, rate: float, floor: float) -> np.ndarray:
+    """The lagged z-score of the seasonal difference ``x_t - x_{t - period}`` (0 for the
+    first period, which has no row a season earlier)."""
+    z = np.zeros_like(x)
+    if period and x.size > period:
+        z[period:] = _lagged_z(x[period:] - x[:-period], rate, floor)
+    return z
 
 
 def _lagged_z(x: np.ndarray, rate: float, floor: float, warmup: int = 5) -> np.ndarray:
@@ -103,6 +155,15 @@ class DerivativeDetector:
     calibration : float
         Rate of the running rarity of the surprise (0: no calibration; the score is then
         the logistic combination itself).
+    period : int
+        Rows per season (0: none), for the seasonal-difference surprise.
+    record_gap, record_scale : float
+        The score of a new record of the level or of its running mean (``record_smooth``):
+        ``1 - record_gap * exp(-e / record_scale)``, ``e`` its distance beyond the range of
+        the earlier rows as a fraction of that range. ``record_gap=0`` turns records off.
+    record_smooth : float
+        Rate of the running mean whose records count too (a sustained shift that no
+        single row makes a record).
 
     Examples
     --------
@@ -123,8 +184,12 @@ class DerivativeDetector:
     fast: float = 0.2
     refractory: int = 100
     combine: str = "max"
-    weights: tuple[float, ...] = field(default=(-6.0, 1.0, 1.0, 1.0, 0.0))
-    calibration: float = 3e-4
+    weights: tuple[float, ...] = field(default=(-6.0, 1.0, 1.0, 1.0, 1.0, 0.0))
+    calibration: float = 1e-4
+    period: int = 0
+    record_gap: float = 0.003
+    record_scale: float = 0.01
+    record_smooth: float = 0.05
 
     def __post_init__(self) -> None:
         call = "anomaly.DerivativeDetector"
@@ -136,16 +201,18 @@ class DerivativeDetector:
         if self.combine not in ("max", "logistic"):
             raise invalid(call, "combine", "'max' or 'logistic'", self.combine)
         check_real(self.calibration, "calibration", call, low=0.0, high=1.0, high_open=True)
+        check_int(self.period, "period", call, low=0)
+        check_real(self.record_gap, "record_gap", call, low=0.0, high=1.0)
+        check_real(self.record_scale, "record_scale", call, low=0.0, low_open=True)
+        check_real(self.record_smooth, "record_smooth", call, low=0.0, high=1.0,
+                   low_open=True)
         if len(self.weights) != len(FEATURES) + 1:
             raise invalid(call, "weights", f"{len(FEATURES) + 1} numbers (bias, then one per "
                                            f"feature)", self.weights)
 
     def features(self, values) -> np.ndarray:
         """The features of each row, shape ``(len(values), len(FEATURES))``, causal."""
-        x = np.asarray(values, dtype=np.float64)
-        if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
-            raise invalid("anomaly.DerivativeDetector.features", "values",
-                          "a finite 1-D series of at least one row", values)
+        x = _series(values, "anomaly.DerivativeDetector.features")
         # A floor under the running scales (a constant stretch has none), from the first
         # row only: anything from later rows would look ahead.
         floor = 1e-8 * (abs(x[0]) + 1.0)
@@ -155,14 +222,26 @@ class DerivativeDetector:
         slow_var = _ew_average((slope - _ew_mean(slope, self.slow)) ** 2, self.slow)
         variance = np.log((fast_var + floor ** 2) / (slow_var + floor ** 2))
         feats = np.stack([_lagged_z(x, self.slow, floor), _lagged_z(slope, self.slow, floor),
-                          _lagged_z(curvature, self.slow, floor), variance], axis=1)
+                          _lagged_z(curvature, self.slow, floor),
+                          _seasonal_z(x, self.period, self.slow, floor), variance], axis=1)
         return np.log1p(np.abs(feats))
+
+    def records(self, values) -> np.ndarray:
+        """The record score of each row (see ``record_gap``): 0 where neither the level
+        nor its running mean leaves the range of the earlier rows."""
+        x = _series(values, "anomaly.DerivativeDetector.records")
+        if self.record_gap == 0:
+            return np.zeros_like(x)
+        e = np.maximum(_record(x), _record(_ew_average(x, self.record_smooth)))
+        r = np.where(e > 0, 1.0 - self.record_gap * np.exp(-e / self.record_scale), 0.0)
+        r[:_WARMUP] = 0.0
+        return r
 
     def surprise(self, values) -> np.ndarray:
         """The combined surprise of each row (see ``combine``), before calibration."""
         f = self.features(values)
         if self.combine == "max":
-            return f[:, :3].max(axis=1)
+            return f[:, :_SURPRISES].max(axis=1)
         w = np.asarray(self.weights)
         return w[0] + f @ w[1:]
 
@@ -170,10 +249,11 @@ class DerivativeDetector:
         """The score of each row in [0, 1] before the refractory rule."""
         a = self.surprise(values)
         if self.calibration == 0:
-            return 0.5 * (1.0 + np.tanh(0.5 * a))
-        s = _rarity(a, self.calibration)
-        s[:5] = 0.0  # the running statistics are still forming
-        return s
+            s = 0.5 * (1.0 + np.tanh(0.5 * a))
+        else:
+            s = _rarity(a, self.calibration)
+        s[:_WARMUP] = 0.0
+        return np.maximum(s, self.records(values))
 
     def score(self, values) -> np.ndarray:
         """The anomaly score of each row, in [0, 1], from rows up to it only."""
@@ -185,7 +265,8 @@ class DerivativeDetector:
         recent = windows.max(axis=1)
         return np.where(s > recent, s, 0.0)
 
-    def fit(self, series: list, labels: list, *, balance: float = 0.5) -> DerivativeDetector:
+    def fit(self, series: list, labels: list, *, periods: list | None = None,
+            balance: float = 0.5) -> DerivativeDetector:
         """A copy with the weights fitted to labelled series (gradkit autodiff + L-BFGS).
 
         Logistic regression of "row inside an anomaly window" on the features, the two
@@ -197,8 +278,18 @@ class DerivativeDetector:
         series : list of 1-D arrays
         labels : list of boolean arrays
             True for the rows inside a labelled window, one array per series.
+        periods : list of int, optional
+            Each series' ``period`` (default: the detector's own for every series).
+        balance : float, default 0.5
+            The share of the loss carried by the rows inside windows.
         """
-        X = np.concatenate([self.features(v) for v in series])
+        if periods is None:
+            periods = [self.period] * len(series)
+        if len(periods) != len(series):
+            raise invalid("anomaly.DerivativeDetector.fit", "periods", "one per series",
+                          got=f"{len(periods)} periods for {len(series)} series")
+        X = np.concatenate([replace(self, period=p).features(v)
+                            for v, p in zip(series, periods, strict=True)])
         y = np.concatenate([np.asarray(lab, dtype=bool) for lab in labels])
         if X.shape[0] != y.shape[0]:
             raise invalid("anomaly.DerivativeDetector.fit", "labels",

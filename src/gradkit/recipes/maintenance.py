@@ -4,10 +4,12 @@ Every series of the Numenta Anomaly Benchmark (58 files, 7 categories: machine
 temperatures, cloud metrics, ad exchanges, traffic, tweets and artificial ones, shipped
 compressed with gradkit) is scored row by row by
 :class:`gradkit.anomaly.detector.DerivativeDetector`: causal derivatives of the series,
-running z-scores of level, slope and curvature, a variance ratio, combined by weights
-fitted with gradkit's autodiff. The weights that score a file are always fitted on the
-other half of the corpus (halves drawn by a seeded shuffle within each category), so no
-file's labels tune its own scores. The corpus is scored by NAB's rules
+running z-scores of level, slope, curvature and of the difference from the day before,
+their largest calibrated by its running rarity, and records beyond the range seen so far.
+With ``learn``, the surprises are combined by weights fitted with gradkit's autodiff
+instead, those that score a file fitted on the other half of the corpus (halves drawn by
+a seeded shuffle within each category), so no file's labels tune its own scores. The
+corpus is scored by NAB's rules
 (:mod:`gradkit.anomaly.nab`): one threshold for all files, chosen as NAB chooses it for
 every published detector, and also chosen on one half and applied to the other.
 """
@@ -19,9 +21,9 @@ from pathlib import Path
 
 import numpy as onp
 
-from ..anomaly.detector import DerivativeDetector
+from ..anomaly.detector import DerivativeDetector, rows_per_day
 from ._rundir import RunDir
-from ._spec import Spec, at_least, in_range, refuse
+from ._spec import Spec, at_least, in_range, positive, refuse
 from .shared.figures import new_figure, save_figure
 
 __all__ = ["Config", "SPEC", "run", "load_nab", "PUBLISHED"]
@@ -52,9 +54,13 @@ class Config:
     data : str or None
         None: the shipped corpus. Otherwise a folder laid out like NAB's repository
         (``data/<category>/*.csv``, ``labels/combined_windows.json``).
-    slope_window, curvature_window, slow, fast, refractory, calibration
+    slope_window, curvature_window, slow, fast, refractory, calibration, record_gap, \
+record_scale, record_smooth
         The detector's settings (:class:`~gradkit.anomaly.detector.DerivativeDetector`);
-        its surprise is the largest of the level, slope and curvature surprises.
+        its surprise is the largest of the level, slope, curvature and seasonal surprises.
+    seasonal : bool, default True
+        Give the detector each file's rows per day (from its first two timestamps) as its
+        ``period``: the seasonal surprise compares each row with the row a day earlier.
     weights : tuple of float
         Bias and feature weights of the logistic combination that ``learn`` starts from.
     learn : bool, default False
@@ -73,8 +79,12 @@ class Config:
     slow: float = 0.01
     fast: float = 0.2
     refractory: int = 100
-    calibration: float = 3e-4
-    weights: tuple[float, ...] = (-6.0, 1.0, 1.0, 1.0, 0.0)
+    calibration: float = 1e-4
+    record_gap: float = 0.003
+    record_scale: float = 0.01
+    record_smooth: float = 0.05
+    seasonal: bool = True
+    weights: tuple[float, ...] = (-6.0, 1.0, 1.0, 1.0, 1.0, 0.0)
     learn: bool = False
     files_per_category: int = 0
 
@@ -85,6 +95,9 @@ class Config:
         in_range(self, "fast", 1e-6, 1.0)
         at_least(self, "refractory", 0)
         in_range(self, "calibration", 0.0, 0.5)
+        in_range(self, "record_gap", 0.0, 1.0)
+        positive(self, "record_scale")
+        in_range(self, "record_smooth", 1e-6, 1.0)
         if self.files_per_category == 1 or self.files_per_category < 0:
             raise refuse(self, "files_per_category", "0 (all) or at least 2 (each half of "
                                                      "every category needs a file)")
@@ -98,7 +111,8 @@ class Config:
     def detector(self) -> DerivativeDetector:
         return DerivativeDetector(self.slope_window, self.curvature_window, self.slow,
                                   self.fast, self.refractory, "max", self.weights,
-                                  self.calibration)
+                                  self.calibration, 0, self.record_gap, self.record_scale,
+                                  self.record_smooth)
 
 
 def load_nab(data: str | None = None):
@@ -152,10 +166,12 @@ def run(cfg: Config, rd: RunDir) -> dict:
     labels = {n: corpus.windows[n] for n in names}
     half_a, half_b = _halves(names, rd.seed)
     base = cfg.detector()
+    periods = {n: rows_per_day(series[n][0]) if cfg.seasonal else 0 for n in names}
 
     def fit(train: list[str]) -> DerivativeDetector:
         return base.fit([series[n][1] for n in train],
-                        [_inside(len(series[n][1]), labels[n]) for n in train])
+                        [_inside(len(series[n][1]), labels[n]) for n in train],
+                        periods=[periods[n] for n in train])
 
     def weights():
         if not cfg.learn:
@@ -173,7 +189,8 @@ def run(cfg: Config, rd: RunDir) -> dict:
         det_b = replace(base, combine=combine, weights=tuple(w["for_b"]))
         out = {}
         for n in names:  # one call per file; each call is vectorised over the rows
-            out[n.replace("/", "|")] = (det_a if n in half_a else det_b).score(series[n][1])
+            det = det_a if n in half_a else det_b
+            out[n.replace("/", "|")] = replace(det, period=periods[n]).score(series[n][1])
         return out, {}
 
     stored, _ = rd.stage("scores", scoring)
