@@ -19,13 +19,13 @@ from dataclasses import dataclass
 
 import numpy as onp
 
-from .. import numpy as gnp
 from ..optim import LBFGS, SGD, Adam
 from ..transforms import grad, value_and_grad
 from ._rundir import RunDir
 from ._spec import Spec, at_least, positive
 from .shared.data import load_breast_cancer_split
 from .shared.figures import new_figure, save_figure
+from .shared.linear import objective
 
 __all__ = ["Config", "SPEC", "run", "textbook_descent", "objective"]
 
@@ -59,13 +59,6 @@ class Config:
     @classmethod
     def smoke(cls) -> Config:
         return cls(epochs=20)
-
-
-def objective(params: dict, X, s, C: float):
-    """Mean logistic loss plus scikit-learn's L2 penalty, scaled the same way."""
-    z = X @ params["w"] + params["b"]
-    n = X.shape[0]
-    return gnp.mean(gnp.softplus(-s * z)) + gnp.sum(params["w"] ** 2) / (2.0 * C * n)
 
 
 def _accuracy(params: dict, X, y) -> float:
