@@ -645,3 +645,18 @@ def test_conv_primitive_keeps_float32():
     x, w, b = _conv_case(np.float32)
     grads = gk.grad(lambda *v: gnp.sum(F._conv(*v, 2, 3) ** 2), argnums=(0, 1, 2))(x, w, b)
     assert [g.dtype for g in grads] == [np.float32] * 3
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 2.5])
+def test_leaky_relu_values_derivatives_and_dtype(slope):
+    from gradkit.nn.functional import leaky_relu
+
+    x = np.array([-3.0, -0.5, 0.0, 0.25, 4.0])
+    expected = np.where(x > 0, x, slope * x)
+    np.testing.assert_array_equal(leaky_relu(x, slope), expected)
+    np.testing.assert_array_equal(gk.elementwise_grad(lambda v: leaky_relu(v, slope))(x),
+                                  np.where(x > 0, 1.0, slope))
+    gk.check_grads(lambda v: gk.numpy.sum(leaky_relu(v, slope) ** 3), (x[x != 0],), order=2)
+    x32 = x.astype(np.float32)
+    assert leaky_relu(x32, slope).dtype == np.float32
+    assert gk.grad(lambda v: gk.numpy.sum(leaky_relu(v, slope)))(x32).dtype == np.float32

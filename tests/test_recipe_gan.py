@@ -1,0 +1,81 @@
+"""The gan recipe's parts: the data, the judge, the R1 penalty (a gradient of a gradient),
+the checkpointed state."""
+
+import numpy as np
+import pytest
+
+import gradkit as gk
+from gradkit import nn
+from gradkit.recipes import gan
+
+
+def test_eight_gaussians_sit_on_their_modes():
+    x = gan.eight_gaussians(8000, np.random.default_rng(0))
+    assert x.shape == (8000, 2) and x.dtype == np.float32
+    cover = gan.mode_coverage(x)
+    assert cover["modes"] == 8 and cover["within"] == 1.0
+    assert min(cover["per_mode"]) > 0.1   # each mode about 1/8 of the samples
+
+
+def test_mode_coverage_counts_modes_by_their_share():
+    centres = gan._centres()
+    near = np.repeat(centres[:3], [500, 300, 5], axis=0) + 0.05   # 0.07 from the centre
+    far = np.zeros((195, 2))                                      # the origin: no mode
+    cover = gan.mode_coverage(np.vstack([near, far]))
+    assert cover["modes"] == 2            # the third mode holds 0.5% < 1%
+    assert cover["within"] == pytest.approx(805 / 1000)
+    assert cover["per_mode"][2] == pytest.approx(0.005)
+
+
+def _linear_d(w, b):
+    D = nn.Sequential(nn.Linear(2, 1, dtype=np.float64))
+    params = {"0.weight": np.array([w], dtype=np.float64), "0.bias": np.array([b], float)}
+    return D, params
+
+
+def test_r1_penalty_is_half_r1_times_the_squared_input_gradient():
+    # A linear discriminator's input gradient is its weight w: the penalty is r1/2 |w|^2,
+    # and its gradient with respect to w is r1 w (a derivative of a derivative).
+    D, p = _linear_d([0.6, -0.8], 0.1)
+    real = np.random.default_rng(1).standard_normal((16, 2))
+    fake = np.random.default_rng(2).standard_normal((16, 2))
+    plain = gan.discriminator_loss(p, D, real, fake, 0.0)
+    assert gan.discriminator_loss(p, D, real, fake, 2.0) == pytest.approx(plain + 1.0)
+    g0 = gk.grad(gan.discriminator_loss)(p, D, real, fake, 0.0)
+    g2 = gk.grad(gan.discriminator_loss)(p, D, real, fake, 2.0)
+    np.testing.assert_allclose(g2["0.weight"] - g0["0.weight"], [[1.2, -1.6]], atol=1e-12)
+
+
+def test_r1_penalty_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    D = nn.Sequential(nn.Linear(2, 6, rng=rng, dtype=np.float64), nn.LeakyReLU(0.2),
+                      nn.Linear(6, 1, rng=rng, dtype=np.float64))
+    params = D.state_dict()
+    real, fake = rng.standard_normal((8, 2)), rng.standard_normal((8, 2))
+    gk.check_grads(lambda p: gan.discriminator_loss(p, D, real, fake, 0.5), (params,),
+                   order=1, modes=("rev",))
+
+
+def test_the_training_state_round_trips_through_a_checkpoint():
+    trainer = gan._Trainer(gan.Config(), 0)
+    state = trainer.start()
+    back = gan._unflatten(gan._flatten(state))
+    assert back.keys() == state.keys()
+    for part, tree in state.items():
+        assert back[part].keys() == tree.keys()
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                assert back[part][key].keys() == value.keys()
+                for name, array in value.items():
+                    np.testing.assert_array_equal(back[part][key][name], array)
+            else:
+                np.testing.assert_array_equal(back[part][key], value)
+
+
+def test_bad_settings_are_refused():
+    from gradkit.recipes import ConfigError
+
+    with pytest.raises(ConfigError, match="gan.Config: data must be one of"):
+        gan.Config(data="faces")
+    with pytest.raises(ConfigError, match="r1"):
+        gan.Config(r1=-1.0)
