@@ -11,7 +11,9 @@ discriminator step per generator step), with and without the R1 penalty. Time pe
 is measured in interleaved blocks of steps (gradkit, then PyTorch, repeated), so both
 see the same machine load; the goal is gradkit at most 1.5x PyTorch's time. Quality is
 judged on 10,000 samples: modes with at least 1% of them within 0.1 of the centre (goal
-8/8 on every seed) and the share within 0.1 of any mode (goal at least 95% on every seed).
+8/8 on every seed) and the share within 0.1 of any mode (goal at least 95% on every seed),
+for the generator's samples and for the same samples refined by the recipe's steps of
+gradient ascent on the discriminator's logit (in each library).
 """
 
 import _harness
@@ -63,7 +65,15 @@ def _torch_trainer(torch, seed: int, r1: float, batch: int = 256):
         with torch.no_grad():
             return G(torch.randn(n, 2)).numpy()
 
-    return steps, sample
+    def refine(x: np.ndarray, count: int, rate: float) -> np.ndarray:
+        x = torch.from_numpy(x)
+        for _ in range(count):
+            x.requires_grad_(True)
+            (slope,) = torch.autograd.grad(D(x).sum(), x)
+            x = (x + rate * slope).detach()
+        return x.numpy()
+
+    return steps, sample, refine
 
 
 def _gradkit_trainer(seed: int, r1: float):
@@ -73,12 +83,15 @@ def _gradkit_trainer(seed: int, r1: float):
     def steps(count: int) -> None:
         state[0], _ = trainer.steps(state[0], count)
 
-    return steps, lambda n: trainer.sample(state[0]["G"], n)
+    def refine(x: np.ndarray, count: int, rate: float) -> np.ndarray:
+        return gan.refine(trainer.D, state[0]["D"], x, count, rate)
+
+    return steps, lambda n: trainer.sample(state[0]["G"], n), refine
 
 
 def _ms_per_step(make: dict, block: int, rounds: int) -> dict:
     """Median ms per step of each trainer, timed in interleaved blocks of ``block`` steps."""
-    steppers = {name: m()[0] for name, m in make.items()}
+    steppers = {name: m()[0] for name, m in make.items()}  # (steps, sample, refine)
     for step in steppers.values():
         step(20)  # warm up
     times = {name: [] for name in steppers}
@@ -90,11 +103,67 @@ def _ms_per_step(make: dict, block: int, rounds: int) -> dict:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def _quality(steps, sample, n_steps: int) -> tuple[dict, float]:
+def _quality(steps, sample, refine, n_steps: int) -> tuple[dict, dict, float]:
     t0 = time.perf_counter()
     steps(n_steps)
     took = time.perf_counter() - t0
-    return gan.mode_coverage(sample(10000)), took
+    x = sample(10000)
+    cfg = gan.Config()
+    return (gan.mode_coverage(x),
+            gan.mode_coverage(refine(x, cfg.refine_steps, cfg.refine_rate)), took)
+
+
+def _cnn_judge():
+    """The cnn recipe's network trained as the recipe trains it (seed 0); returns a
+    function giving class probabilities of 64-pixel images in [-1, 1]."""
+    import tempfile
+
+    from gradkit.recipes import cnn
+    from gradkit.recipes._rundir import RunDir
+    from gradkit.recipes.shared.data import load_digits_split
+    from gradkit.recipes.shared.training import fit_classifier
+
+    cfg = cnn.Config()
+    data = load_digits_split()
+    model = cnn.build_cnn(0, cfg.channels, cfg.max_shift)
+    with tempfile.TemporaryDirectory() as tmp:
+        rd = RunDir(cnn.SPEC, cfg, seed=0, out=tmp, verbose=False)
+        _, test = fit_classifier(rd, model, gan.nn.cross_entropy,
+                                 (data.X_train.reshape(-1, 1, 8, 8), data.y_train),
+                                 (data.X_test.reshape(-1, 1, 8, 8), data.y_test), cfg)
+    model.eval()
+
+    def probabilities(samples: np.ndarray) -> np.ndarray:
+        images = ((samples + 1.0) / 2.0).astype(np.float32).reshape(-1, 1, 8, 8)  # X / 16
+        from scipy.special import softmax
+
+        return softmax(np.asarray(model(images).data, dtype=np.float64), axis=1)
+
+    return probabilities, test["metric"]
+
+
+def _digits(seeds: int, n_steps: int | None) -> None:
+    judge, accuracy = _cnn_judge()
+    print(f"\nDigits ({n_steps or gan.SETTINGS['digits']['steps']} generator steps, 1,000 "
+          f"samples; goal: 10/10 classes and mean confidence at least 0.95 on each seed, "
+          f"by both judges; the cnn judge's held-out accuracy {accuracy:.4f}):")
+    rows = []
+    for seed in range(seeds):
+        trainer = gan._Trainer(gan.Config(data="digits", steps=n_steps or 0), seed)
+        t0 = time.perf_counter()
+        state, _ = trainer.steps(trainer.start(), gan.Config(data="digits",
+                                                             steps=n_steps or 0).n_steps)
+        took = time.perf_counter() - t0
+        samples = trainer.sample(state["G"], 1000)
+        lr = gan._judge_digits(samples)
+        prob = judge(samples)
+        shares = np.bincount(prob.argmax(1), minlength=10) / len(prob)
+        rows.append([str(seed), f"{lr['classes']}/10", f"{lr['confidence']:.3f}",
+                     f"{int((shares >= 0.05).sum())}/10", f"{prob.max(1).mean():.3f}",
+                     f"{took:.0f} s"])
+        print("  " + " | ".join(rows[-1]), flush=True)
+    _harness.print_rows(["seed", "LR classes", "LR confidence", "CNN classes",
+                         "CNN confidence", "time"], rows)
 
 
 def main() -> None:
@@ -131,11 +200,15 @@ def main() -> None:
         for name, make in (("gradkit", lambda s, p: _gradkit_trainer(s, p)),
                            ("PyTorch", lambda s, p: _torch_trainer(torch, s, p))):
             for penalty in (0.0, r1):
-                cover, took = _quality(*make(seed, penalty), n_steps)
+                cover, refined, took = _quality(*make(seed, penalty), n_steps)
                 rows.append([str(seed), name, f"{penalty:g}", f"{cover['modes']}/8",
-                             f"{100 * cover['within']:.1f}%", f"{took:.0f} s"])
+                             f"{100 * cover['within']:.1f}%", f"{refined['modes']}/8",
+                             f"{100 * refined['within']:.1f}%", f"{took:.0f} s"])
                 print("  " + " | ".join(rows[-1]), flush=True)
-    _harness.print_rows(["seed", "library", "R1", "modes", "within 0.1", "time"], rows)
+    _harness.print_rows(["seed", "library", "R1", "modes", "within 0.1", "refined modes",
+                         "refined within", "time"], rows)
+    if not args.quick:
+        _digits(3, None)
 
 
 if __name__ == "__main__":

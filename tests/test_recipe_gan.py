@@ -79,3 +79,12 @@ def test_bad_settings_are_refused():
         gan.Config(data="faces")
     with pytest.raises(ConfigError, match="r1"):
         gan.Config(r1=-1.0)
+
+
+def test_refine_climbs_the_discriminators_logit():
+    # A linear discriminator's gradient is its weight: each step moves x by rate * w.
+    D, p = _linear_d([0.6, -0.8], 0.1)
+    x = np.random.default_rng(4).standard_normal((5, 2))
+    moved = gan.refine(D, p, x, steps=7, rate=0.01)
+    np.testing.assert_allclose(moved - x, np.tile([0.042, -0.056], (5, 1)), atol=1e-12)
+    np.testing.assert_array_equal(gan.refine(D, p, x, steps=0, rate=0.01), x)

@@ -43,7 +43,7 @@ from .shared.figures import new_figure, save_figure
 from .shared.threads import single_blas_thread
 
 __all__ = ["Config", "SPEC", "run", "SETTINGS", "eight_gaussians", "mode_coverage",
-           "discriminator_loss", "generator_loss"]
+           "discriminator_loss", "generator_loss", "refine"]
 
 SPEC = Spec(
     name="gan",
@@ -83,6 +83,9 @@ class Config:
         Weight of the R1 penalty (0: the plain GAN).
     samples : int, default 10000
         Samples drawn to judge the generator.
+    refine_steps, refine_rate : int, float
+        The samples also refined by that many steps of gradient ascent on the
+        discriminator's logit, ``x <- x + refine_rate * grad_x D(x)`` (0 steps: none).
     chunk : int, default 2000
         Steps between checkpoints.
     """
@@ -95,6 +98,8 @@ class Config:
     beta2: float = 0.999
     r1: float = 0.01
     samples: int = 10000
+    refine_steps: int = 10
+    refine_rate: float = 0.01
     chunk: int = 2000
 
     def __post_init__(self) -> None:
@@ -107,6 +112,8 @@ class Config:
         in_range(self, "beta2", 0.0, 0.999999)
         at_least(self, "r1", 0.0)
         at_least(self, "samples", 100)
+        at_least(self, "refine_steps", 0)
+        positive(self, "refine_rate")
         at_least(self, "chunk", 1)
 
     @classmethod
@@ -185,6 +192,20 @@ def discriminator_loss(pd: dict, D: nn.Module, real, fake, r1: float):
 def generator_loss(pg: dict, pd: dict, G: nn.Module, D: nn.Module, z):
     """The non-saturating generator loss, ``mean(-log sigmoid(D(G(z))))``."""
     return gnp.mean(gnp.softplus(-nn.functional_call(D, pd, nn.functional_call(G, pg, z))))
+
+
+def refine(D: nn.Module, pd: dict, x: onp.ndarray, steps: int, rate: float) -> onp.ndarray:
+    """Samples moved ``steps`` times up the discriminator's logit, ``x + rate grad_x D(x)``.
+
+    The discriminator's logit estimates the log ratio of the data density to the
+    generator's; its gradient points from the thin bridges a continuous generator leaves
+    between separate modes into the modes (a deterministic discriminator gradient flow,
+    as DOT and DGflow refine samples).
+    """
+    slope = grad(lambda v: gnp.sum(nn.functional_call(D, pd, v)))
+    for _ in range(steps):
+        x = x + rate * onp.asarray(slope(x))
+    return x
 
 
 def _digits() -> onp.ndarray:
@@ -323,11 +344,16 @@ def run(cfg: Config, rd: RunDir) -> dict:
     _plot_losses(losses, rd.figure_path("losses"))
     if cfg.data == "gaussians":
         cover = mode_coverage(samples)
-        _plot_gaussians(samples, rd.figure_path("samples"))
+        refined = refine(trainer.D, state["D"], samples, cfg.refine_steps, cfg.refine_rate)
+        better = mode_coverage(refined)
+        _plot_gaussians(samples, refined, rd.figure_path("samples"))
         rd.say(f"  modes covered {cover['modes']}/8, {100 * cover['within']:.1f}% of samples "
-               f"within 0.1 of a mode")
+               f"within 0.1 of a mode ({100 * better['within']:.1f}% refined, "
+               f"{better['modes']}/8 modes)")
         return {"value": cover["modes"], "goal": 8, "baseline_value": 8,
-                "within": cover["within"], "per_mode": cover["per_mode"], **result}
+                "within": cover["within"], "per_mode": cover["per_mode"],
+                "refined": {"modes": better["modes"], "within": better["within"],
+                            "per_mode": better["per_mode"]}, **result}
     judged = _judge_digits(samples)
     _plot_digits(samples, rd.figure_path("samples"))
     rd.say(f"  digits: {judged['classes']}/10 classes, confidence {judged['confidence']:.3f}")
@@ -346,13 +372,17 @@ def _plot_losses(losses: onp.ndarray, path: Path) -> None:
     save_figure(fig, path)
 
 
-def _plot_gaussians(samples: onp.ndarray, path: Path) -> None:
-    fig, ax = new_figure(figsize=(5, 5))
-    ax.scatter(samples[:, 0], samples[:, 1], s=1, alpha=0.3, color="C0", label="generated")
+def _plot_gaussians(samples: onp.ndarray, refined: onp.ndarray, path: Path) -> None:
+    fig, axes = new_figure(1, 2, figsize=(9, 4.5), sharex=True, sharey=True)
     c = _centres()
-    ax.scatter(c[:, 0], c[:, 1], marker="x", color="C3", label="modes")
-    ax.set_aspect("equal")
-    ax.legend(fontsize=7, loc="upper right")
+    for ax, x, title in ((axes[0], samples, "generated"),
+                         (axes[1], refined, "refined by the discriminator's gradient")):
+        ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.3, color="C0")
+        ax.scatter(c[:, 0], c[:, 1], marker="x", color="C3", label="modes")
+        near = mode_coverage(x)["within"]
+        ax.set_title(f"{title}: {100 * near:.1f}% within 0.1", fontsize=9)
+        ax.set_aspect("equal")
+    axes[0].legend(fontsize=7, loc="upper right")
     save_figure(fig, path)
 
 
