@@ -40,6 +40,7 @@ bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/autodiff.py
 	.venv-bench/bin/python bench/dropin_vs_jax.py
 	.venv-bench/bin/python bench/recipes.py
+	.venv-bench/bin/python bench/embeddings.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache .hypothesis

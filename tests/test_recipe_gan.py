@@ -15,6 +15,7 @@ def test_eight_gaussians_sit_on_their_modes():
     cover = gan.mode_coverage(x)
     assert cover["modes"] == 8 and cover["within"] == 1.0
     assert min(cover["per_mode"]) > 0.1   # each mode about 1/8 of the samples
+    assert cover["rms"] == pytest.approx(0.02 * np.sqrt(2), rel=0.03)  # 2-D std 0.02
 
 
 def test_mode_coverage_counts_modes_by_their_share():

@@ -722,9 +722,22 @@ def _getitem_rule(g, ans, x, idx):
 _getitem = defprimitive(_getitem_fwd, "getitem", _getitem_rule)
 
 
+def _scatter_rows(g, rows, shape):
+    """``add.at`` of rows (``take(axis=0)``, embeddings, ``x[rows]``) through flat indices:
+    NumPy's ``add.at`` is about 4 times faster on a 1-D target than with row indices."""
+    row = math.prod(shape[1:])
+    flat = ((rows.ravel() % shape[0])[:, None] * row + xp.arange(row)).ravel()
+    out = xp.zeros(shape[0] * row, dtype=g.dtype)
+    xp.add.at(out, flat, g.reshape(-1))
+    return out.reshape(shape)
+
+
 def _scatter_fwd(g, idx, shape, nb):
     index, advanced = idx
     g = xp.asarray(g)
+    if (not nb and advanced == [0] and len(index) == 1 and len(shape) > 1
+            and getattr(index[0], "dtype", None) is not None and index[0].dtype.kind in "iu"):
+        return _scatter_rows(g, index[0], shape)
     out = xp.zeros(g.shape[:nb] + shape, dtype=g.dtype)
     bidx = (slice(None),) * nb + index
     if not advanced:
