@@ -41,6 +41,8 @@ bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/dropin_vs_jax.py
 	.venv-bench/bin/python bench/recipes.py
 	.venv-bench/bin/python bench/embeddings.py
+	.venv-bench/bin/python bench/gan.py
+	.venv-bench/bin/python bench/rl.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache .hypothesis
