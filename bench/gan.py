@@ -179,7 +179,7 @@ def main() -> None:
                                "time per step: median over interleaved blocks of 100 steps")
     seeds = args.seeds or (2 if args.quick else 5)
     n_steps = args.steps or (4000 if args.quick else gan.SETTINGS["gaussians"]["steps"])
-    r1 = gan.Config().r1
+    r1 = gan.Config().penalty
 
     print("\nTime per step (ms), 8 Gaussians, batch 256:")
     rows = []

@@ -89,3 +89,10 @@ def test_refine_climbs_the_discriminators_logit():
     moved = gan.refine(D, p, x, steps=7, rate=0.01)
     np.testing.assert_allclose(moved - x, np.tile([0.042, -0.056], (5, 1)), atol=1e-12)
     np.testing.assert_array_equal(gan.refine(D, p, x, steps=0, rate=0.01), x)
+
+
+def test_each_data_set_has_its_own_r1_unless_one_is_given():
+    assert gan.Config().penalty == gan.SETTINGS["gaussians"]["r1"] == 0.01
+    assert gan.Config(data="digits").penalty == gan.SETTINGS["digits"]["r1"] == 3.0
+    assert gan.Config(data="digits", r1=0.0).penalty == 0.0
+    assert gan.Config(data="digits").n_steps == 10000 and gan.Config().batch_size == 256
