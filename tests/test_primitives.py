@@ -362,3 +362,19 @@ def test_matmul_add_rejects_an_addend_that_widens_the_product():
     np.testing.assert_array_equal(  # a float64 addend on float32 operands: not in place
         gnp.matmul_add(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32), np.ones(2)),
         np.full((2, 2), 3.0))
+
+
+def test_row_scatter_of_take_and_indexing_adds_repeated_and_negative_rows():
+    # take(axis=0), x[rows] and embeddings scatter whole rows through flat indices.
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 2, 3)).astype(np.float32)
+    rows = np.array([[5, -1, 0], [2, 2, -6]])
+    w = rng.standard_normal((2, 3, 2, 3)).astype(np.float32)
+    expected = np.zeros_like(x)
+    np.add.at(expected, rows % 6, w)
+    for f in (lambda v: gnp.take(v, rows, axis=0), lambda v: v[rows]):
+        g = gk.grad(lambda v, f=f: gnp.sum(f(v) * w))(x)
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, expected, rtol=1e-6)
+    empty = np.zeros((0, 3))
+    assert gk.grad(lambda v: gnp.sum(v[np.array([], dtype=int)]))(empty).shape == (0, 3)

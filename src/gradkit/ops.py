@@ -735,7 +735,7 @@ def _scatter_rows(g, rows, shape):
 def _scatter_fwd(g, idx, shape, nb):
     index, advanced = idx
     g = xp.asarray(g)
-    if (not nb and advanced == [0] and len(index) == 1 and len(shape) > 1
+    if (not nb and advanced == [0] and len(index) == 1 and len(shape) > 1 and shape[0] > 0
             and getattr(index[0], "dtype", None) is not None and index[0].dtype.kind in "iu"):
         return _scatter_rows(g, index[0], shape)
     out = xp.zeros(g.shape[:nb] + shape, dtype=g.dtype)
