@@ -25,7 +25,7 @@ from ._rundir import RunDir
 from ._spec import Spec, at_least, positive
 from .shared.data import load_breast_cancer_split
 from .shared.figures import new_figure, save_figure
-from .shared.linear import objective
+from .shared.linear import fit_logistic, objective
 
 __all__ = ["Config", "SPEC", "run", "textbook_descent", "objective"]
 
@@ -137,13 +137,8 @@ def run(cfg: Config, rd: RunDir) -> dict:
 
     def lbfgs():
         trace = []
-        vg = value_and_grad(objective)
-        # scikit-learn's settings for L-BFGS-B: gtol = tol on the largest gradient
-        # component, ftol = 64 machine epsilons.
-        opt = LBFGS(gtol=1e-10, ftol=64 * onp.finfo(float).eps)
-        res = opt.minimize(lambda p: vg(p, X, s, C), {"w": onp.zeros(X.shape[1]),
-                                                        "b": onp.zeros(())},
-                           jac=True, callback=lambda p: trace.append(objective(p, X, s, C)))
+        res = fit_logistic(X, data.y_train, C, tol=1e-10,
+                           callback=lambda p: trace.append(objective(p, X, s, C)))
         losses = onp.array([objective({"w": onp.zeros(X.shape[1]), "b": onp.zeros(())},
                                       X, s, C)] + trace)
         return ({"w": res.x["w"], "b": onp.asarray(res.x["b"]), "losses": losses},
