@@ -28,6 +28,7 @@ saved after each), so a killed run resumes bit for bit.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,8 +299,6 @@ class _Trainer:
 def _train(cfg: Config, rd: RunDir) -> tuple[_Trainer, dict, onp.ndarray, float]:
     """Train in checkpointed chunks; return the trainer, the final state, the per-step
     losses and the training seconds."""
-    import time
-
     trainer = _Trainer(cfg, rd.seed)
     state = trainer.start()
     losses, seconds, done = [], 0.0, 0

@@ -231,7 +231,7 @@ def seed_example() -> dict:
         return X.T @ ((p - y) * p * (1 - p))
 
     def with_gradient(rule):
-        f = custom_vjp(lambda w: loss(w))
+        f = custom_vjp(loss)
         f.defvjp(lambda w: (loss(w), w), lambda w, g: (g * rule(onp.asarray(w)),))
         return f
 

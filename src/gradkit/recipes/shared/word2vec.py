@@ -188,7 +188,8 @@ def flat_rows(rows: onp.ndarray, dim: int) -> onp.ndarray:
     """The flat indices of rows ``rows`` of a C-ordered ``(n, dim)`` table, one array.
 
     NumPy's ``add.at`` with one 1-D index array is several times faster than with row
-    indices into a 2-D table; the scatter-adds of the SGNS gradient go through it.
+    indices into a 2-D table: the hand-written NumPy SGNS of ``bench/embeddings.py``
+    scatters through it (gradkit's ``take`` rule does the same inside).
 
     Examples
     --------
