@@ -44,7 +44,7 @@ from .base import BoundOptimizer, ClosureOptimizer, Optimizer, Transform
 from .chain import Chain, chain, clip_norm, clip_value, project
 from .clip import clip_by_global_norm, clip_by_value, global_norm
 from .first_order import SGD, Adagrad, Adam, AdamW, RMSprop
-from .interior import BarrierResult, barrier_lp
+from .interior import BarrierResult, barrier_lp, kkt_residual, lp_value
 from .lbfgs import LBFGS, LineSearchError, LineSearchResult, OptimizeResult, strong_wolfe
 from .projections import project_box, project_nonnegative, project_simplex
 from .schedules import Schedule, cosine, exponential_decay, inverse_time, step_decay, warmup
@@ -57,5 +57,5 @@ __all__ = [
     "Schedule", "step_decay", "exponential_decay", "inverse_time", "cosine", "warmup",
     "global_norm", "clip_by_global_norm", "clip_by_value",
     "project_box", "project_nonnegative", "project_simplex",
-    "barrier_lp", "BarrierResult",
+    "barrier_lp", "BarrierResult", "lp_value", "kkt_residual",
 ]
