@@ -164,7 +164,7 @@ def _price_check(p, prices, highs_values, highs_arrays) -> dict:
     return {"nondegenerate": bool(unique),
             "max_price_difference": float(onp.abs(prices - highs_arrays["prices"]).max())
             if unique else None,
-            "dual_infeasibility": float(max(-reduced.min(), 0.0)) / scale,
+            "dual_infeasibility": max(0.0, -float(reduced.min())) / scale,
             "complementary_slackness": float(abs(reduced @ z)) / max(1.0, highs_values["cost"]),
             "dual_objective_gap": abs(float(b @ prices) - highs_values["cost"])
             / max(1.0, highs_values["cost"])}

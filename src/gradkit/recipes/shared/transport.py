@@ -105,12 +105,13 @@ def read_orlib(path) -> Transport:
     return Transport(path.stem, capacity, demand, (customers[:, 1:] / demand[:, None]).T)
 
 
-def standard_form(p: Transport) -> tuple[onp.ndarray, onp.ndarray, onp.ndarray]:
+def standard_form(p: Transport, sparse: bool = False) -> tuple:
     """``(c, A, b)`` with ``z = (X row by row, slacks)``: supplies first, then demands.
 
     A balanced problem (total supply equal to total demand) has no slacks, since they
     would all be forced to 0 and leave no interior, and drops its last demand row, which
-    the others imply: its price is 0 by that convention.
+    the others imply: its price is 0 by that convention. ``sparse=True`` gives ``A`` as a
+    SciPy CSR matrix (for HiGHS on large instances).
 
     Examples
     --------
@@ -118,15 +119,28 @@ def standard_form(p: Transport) -> tuple[onp.ndarray, onp.ndarray, onp.ndarray]:
     >>> A.shape, b.tolist()
     ((5, 8), [350.0, 600.0, 325.0, 300.0, 275.0])
     """
+    if sparse:
+        from scipy import sparse as sp
+        eye, ones, zeros, hstack, vstack = (sp.eye_array, lambda s: sp.csr_array(onp.ones(s)),
+                                            sp.csr_array, sp.hstack, sp.vstack)
+
+        def kron(a, b):
+            return sp.kron(a, b, format="csr")
+    else:
+        eye, ones, zeros, kron = onp.eye, onp.ones, onp.zeros, onp.kron
+        hstack, vstack = onp.hstack, onp.vstack
     m, n = p.cost.shape
-    rows = onp.kron(onp.eye(m), onp.ones((1, n)))
-    cols = onp.kron(onp.ones((1, m)), onp.eye(n))
+    rows = kron(eye(m), ones((1, n)))
+    cols = kron(ones((1, m)), eye(n))
     if p.balanced:
-        return p.cost.ravel(), onp.vstack([rows, cols[:-1]]), \
-            onp.concatenate([p.supply, p.demand[:-1]])
-    return (onp.concatenate([p.cost.ravel(), onp.zeros(m)]),
-            onp.vstack([onp.hstack([rows, onp.eye(m)]), onp.hstack([cols, onp.zeros((n, m))])]),
-            onp.concatenate([p.supply, p.demand]))
+        A = vstack([rows, cols[:-1]])
+        b = onp.concatenate([p.supply, p.demand[:-1]])
+        c = p.cost.ravel()
+    else:
+        A = vstack([hstack([rows, eye(m)]), hstack([cols, zeros((n, m))])])
+        b = onp.concatenate([p.supply, p.demand])
+        c = onp.concatenate([p.cost.ravel(), onp.zeros(m)])
+    return c, (A.tocsr() if sparse else A), b
 
 
 def variables(p: Transport, plan: onp.ndarray) -> onp.ndarray:
@@ -146,14 +160,14 @@ def highs(p: Transport) -> dict:
     """HiGHS's optimum (``scipy.optimize.linprog``): plan, cost, marginals, basis size."""
     from scipy.optimize import linprog
 
-    c, A, b = standard_form(p)
+    c, A, b = standard_form(p, sparse=True)
     res = linprog(c, A_eq=A, b_eq=b, method="highs")
     if res.status != 0:
         raise GradkitError(f"supply: HiGHS failed on {p.name}: {res.message}")
     m, n = p.cost.shape
     return {"plan": res.x[:m * n].reshape(m, n), "cost": float(res.fun),
             "prices": res.eqlin.marginals, "positive": int((res.x > 1e-9 * b.max()).sum()),
-            "rank": int(onp.linalg.matrix_rank(A))}
+            "rank": A.shape[0]}   # full row rank, by construction
 
 
 def round_plan(plan: onp.ndarray, supply: onp.ndarray, demand: onp.ndarray) -> onp.ndarray:
@@ -198,6 +212,7 @@ class Entropic:
     iterations: int
     marginal_error: float   # of the unrounded plan, relative to the total mass
     dual_bound: float       # a lower bound on the optimal cost, from g's c-transform
+    converged: bool         # the marginal error met ``tol`` within ``max_iter``
 
 
 def sinkhorn(p: Transport, eps: float = 1e-5, *, scaling: float = 0.5, omega: float = 1.8,
@@ -259,7 +274,7 @@ def sinkhorn(p: Transport, eps: float = 1e-5, *, scaling: float = 0.5, omega: fl
     if not onp.isfinite(plan).all():
         raise GradkitError(f"supply: Sinkhorn lost its plan on {p.name} (eps={eps:g})")
     return Entropic(plan=plan, f=ff, g=gg[:n], iterations=its, marginal_error=err,
-                    dual_bound=bound)
+                    dual_bound=bound, converged=err < tol)
 
 
 def finite_difference_descent(p: Transport, steps: int = 2000, h: float = 1e-3,
