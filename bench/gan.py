@@ -4,6 +4,8 @@ Run from the environment that has PyTorch (``.venv-bench``), one thread each::
 
     .venv-bench/bin/python bench/gan.py            # 5 seeds x 20k steps, digits x 3 (long)
     .venv-bench/bin/python bench/gan.py --quick    # 2 seeds x 4k steps, no digits
+    .venv-bench/bin/python bench/gan.py --part digits [--digits-r1 0] [--digits-ema 0.999]
+    .venv-bench/bin/python bench/gan.py --part gaussians --first-seed 3 --seeds 2
 
 Both libraries train the same networks (the recipe's: MLPs of 128, PyTorch's default
 initialisation, Adam 2e-4 with betas 0.5/0.999, the non-saturating generator loss, one
@@ -14,6 +16,11 @@ judged on 10,000 samples: modes with at least 1% of them within 0.1 of the centr
 8/8 on every seed) and the share within 0.1 of any mode (goal at least 95% on every seed),
 for the generator's samples and for the same samples refined by the recipe's steps of
 gradient ascent on the discriminator's logit (in each library).
+
+The digits (gradkit alone: 3 seeds of 10,000 steps, 1,000 samples) are judged by the
+recipe's logistic regression and by the cnn recipe's network, trained here as that recipe
+trains it, from the generator's own weights and from its moving average, each as
+generated and refined.
 """
 
 import _harness
@@ -108,15 +115,17 @@ def _quality(steps, sample, refine, n_steps: int) -> tuple[dict, dict, float]:
     steps(n_steps)
     took = time.perf_counter() - t0
     x = sample(10000)
-    cfg = gan.Config()
-    return (gan.mode_coverage(x),
-            gan.mode_coverage(refine(x, cfg.refine_steps, cfg.refine_rate)), took)
+    _, count, rate = gan.Config().refinement
+    return gan.mode_coverage(x), gan.mode_coverage(refine(x, count, rate)), took
 
 
 def _cnn_judge():
     """The cnn recipe's network trained as the recipe trains it (seed 0); returns a
-    function giving class probabilities of 64-pixel images in [-1, 1]."""
+    function giving class probabilities of 64-pixel images in [-1, 1], its held-out
+    accuracy and its mean confidence on the held-out real digits."""
     import tempfile
+
+    from scipy.special import softmax
 
     from gradkit.recipes import cnn
     from gradkit.recipes._rundir import RunDir
@@ -135,35 +144,49 @@ def _cnn_judge():
 
     def probabilities(samples: np.ndarray) -> np.ndarray:
         images = ((samples + 1.0) / 2.0).astype(np.float32).reshape(-1, 1, 8, 8)  # X / 16
-        from scipy.special import softmax
-
         return softmax(np.asarray(model(images).data, dtype=np.float64), axis=1)
 
-    return probabilities, test["metric"]
+    real = probabilities(data.X_test * 2.0 - 1.0).max(axis=1).mean()
+    return probabilities, test["metric"], real
 
 
-def _digits(seeds: int, n_steps: int | None) -> None:
-    judge, accuracy = _cnn_judge()
-    print(f"\nDigits ({n_steps or gan.SETTINGS['digits']['steps']} generator steps, 1,000 "
-          f"samples; goal: 10/10 classes and mean confidence at least 0.95 on each seed, "
-          f"by both judges; the cnn judge's held-out accuracy {accuracy:.4f}):")
+def _judged(judge, samples: np.ndarray) -> list[str]:
+    """Classes (at least 5% of the samples each) and mean confidence, by both judges."""
+    lr = gan._judge_digits(samples)
+    prob = judge(samples)
+    shares = np.bincount(prob.argmax(1), minlength=10) / len(prob)
+    return [f"{lr['classes']}/10", f"{lr['confidence']:.3f}",
+            f"{int((shares >= 0.05).sum())}/10", f"{prob.max(1).mean():.3f}"]
+
+
+def _digits(seeds: int, n_steps: int | None, r1: float | None, ema: float | None) -> None:
+    judge, accuracy, real = _cnn_judge()
+    cfg = gan.Config(data="digits", steps=n_steps or 0, r1=r1, ema=ema)
+    lr_real = gan._judge_digits(gan._digits()[:10])["real_confidence"]
+    where, count, rate = cfg.refinement
+    print(f"\nDigits (R1 {cfg.penalty:g}, {cfg.n_steps} generator steps, 1,000 samples; "
+          f"goal: 10/10 classes and mean confidence at least 0.95 on each seed, by both "
+          f"judges). Real held-out digits: LR confidence {lr_real:.3f}; the cnn judge "
+          f"{accuracy:.4f} accurate, confidence {real:.3f}. 'EMA': the generator's moving "
+          f"average (decay {cfg.decay:g}, 0: none); 'refined': {count} steps of {rate:g} up "
+          f"the discriminator's logit in the {where} space:")
     rows = []
     for seed in range(seeds):
-        trainer = gan._Trainer(gan.Config(data="digits", steps=n_steps or 0), seed)
+        trainer = gan._Trainer(cfg, seed)
         t0 = time.perf_counter()
-        state, _ = trainer.steps(trainer.start(), gan.Config(data="digits",
-                                                             steps=n_steps or 0).n_steps)
+        state, _ = trainer.steps(trainer.start(), cfg.n_steps)
         took = time.perf_counter() - t0
-        samples = trainer.sample(state["G"], 1000)
-        lr = gan._judge_digits(samples)
-        prob = judge(samples)
-        shares = np.bincount(prob.argmax(1), minlength=10) / len(prob)
-        rows.append([str(seed), f"{lr['classes']}/10", f"{lr['confidence']:.3f}",
-                     f"{int((shares >= 0.05).sum())}/10", f"{prob.max(1).mean():.3f}",
-                     f"{took:.0f} s"])
-        print("  " + " | ".join(rows[-1]), flush=True)
-    _harness.print_rows(["seed", "LR classes", "LR confidence", "CNN classes",
-                         "CNN confidence", "time"], rows)
+        z = trainer.noise(1000)
+        for name, pg in (("own weights", state["G"]), ("EMA", state.get("ema"))):
+            if pg is None:
+                continue
+            for refined in (False, True):
+                x = trainer.refined(state, pg, z) if refined else trainer.generate(pg, z)
+                rows.append([str(seed), name + (", refined" if refined else ""),
+                             *_judged(judge, x), f"{took:.0f} s"])
+                print("  " + " | ".join(rows[-1]), flush=True)
+    _harness.print_rows(["seed", "generator", "LR classes", "LR confidence", "CNN classes",
+                         "CNN confidence", "training"], rows)
 
 
 def main() -> None:
@@ -171,6 +194,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 seeds x 4,000 steps")
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the 8 Gaussians' seeds run from this one")
+    parser.add_argument("--part", choices=("all", "gaussians", "digits"), default="all")
+    parser.add_argument("--digits-r1", type=float, default=None,
+                        help="the digits' R1 weight (default: the recipe's)")
+    parser.add_argument("--digits-ema", type=float, default=None,
+                        help="the digits' moving-average decay (default: the recipe's)")
     args = parser.parse_args()
     import torch
 
@@ -181,6 +211,9 @@ def main() -> None:
     n_steps = args.steps or (4000 if args.quick else gan.SETTINGS["gaussians"]["steps"])
     r1 = gan.Config().penalty
 
+    if args.part == "digits":
+        _digits(3, args.steps, args.digits_r1, args.digits_ema)
+        return
     print("\nTime per step (ms), 8 Gaussians, batch 256:")
     rows = []
     for penalty in (0.0, r1):
@@ -196,7 +229,7 @@ def main() -> None:
     print(f"\nQuality after {n_steps} generator steps (10,000 samples; goal: 8 modes and at "
           f"least 95% within 0.1 on every seed):")
     rows = []
-    for seed in range(seeds):
+    for seed in range(args.first_seed, args.first_seed + seeds):
         for name, make in (("gradkit", lambda s, p: _gradkit_trainer(s, p)),
                            ("PyTorch", lambda s, p: _torch_trainer(torch, s, p))):
             for penalty in (0.0, r1):
@@ -207,8 +240,8 @@ def main() -> None:
                 print("  " + " | ".join(rows[-1]), flush=True)
     _harness.print_rows(["seed", "library", "R1", "modes", "within 0.1", "refined modes",
                          "refined within", "time"], rows)
-    if not args.quick:
-        _digits(3, None)
+    if not args.quick and args.part == "all":
+        _digits(3, None, args.digits_r1, args.digits_ema)
 
 
 if __name__ == "__main__":
