@@ -83,6 +83,7 @@ EXTRA_ARGS = {
     "searchsorted": (0.5,), "digitize": (np.array([0.0, 1.0]),), "isin": (X[:2],),
     "greater": (0.0,), "greater_equal": (0.0,), "less": (0.0,), "less_equal": (0.0,),
     "equal": (0.0,), "not_equal": (0.0,), "logical_and": (X,), "logical_or": (X,),
+    "floor_divide": (2.0,),
 }
 INTEGER_INPUT = {"bincount"}
 

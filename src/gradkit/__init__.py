@@ -12,6 +12,7 @@ array([0., 1.])
 """
 
 from . import methods as _methods  # noqa: F401  (installs Tensor operators)
+from .batching import vmap  # noqa: E402  (after the primitives it gives rules to)
 from .check import check_grads
 from .custom import custom_vjp, stop_gradient
 from .errors import (
@@ -43,7 +44,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "debug_nans",
-    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian",
+    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "vmap",
     "elementwise_grad", "custom_vjp", "defprimitive", "stop_gradient", "check_grads",
     "tree_flatten", "tree_unflatten", "tree_map",
     "GradkitError", "InputTypeError", "NonScalarOutputError", "OutputTypeError",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .backend import xp
 from .errors import GradkitError
-from .graph import raw
+from .graph import plain
 
 
 def _shape(x) -> tuple:
@@ -36,7 +36,7 @@ def _nb(g, ans) -> int:
 
 
 def _dtype(x):
-    return xp.result_type(raw(x))
+    return xp.result_type(plain(x))
 
 
 def _neg_axes(axis, ndim: int) -> tuple:

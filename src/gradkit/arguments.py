@@ -11,7 +11,7 @@ import builtins
 
 from .backend import xp
 from .errors import GradkitError
-from .graph import Tensor, holds_tensor, raw
+from .graph import Tensor, holds_tensor, plain, raw
 
 __all__ = ["array_from_nested", "as_array", "holds_tensor", "refuse_complex", "refuse_out"]
 
@@ -50,7 +50,7 @@ def refuse_complex(name: str, *args) -> None:
             continue
         v = raw(a) if type(a) is Tensor else a
         dtype = (v.dtype if isinstance(v, xp.ndarray | xp.generic) else
-                 xp.result_type(raw(as_array(v))))
+                 xp.result_type(plain(as_array(v))))
         if dtype.kind == "c":
             raise GradkitError(f"{name}: complex input (dtype {dtype}) is not supported; "
                                f"gradkit differentiates real functions of real inputs")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from .backend import xp
 from .errors import GradientCheckError
-from .graph import raw
+from .graph import plain, raw
 from .transforms import jvp, vjp
 from .tree import tree_flatten, tree_map
 
@@ -23,7 +23,7 @@ def _inner(a, b) -> float:
 
 def _random_like(tree, rng):
     return tree_map(lambda x: rng.standard_normal(xp.shape(raw(x))).astype(
-        xp.result_type(raw(x))), tree)
+        xp.result_type(plain(x))), tree)
 
 
 def _axpy(a: float, v, x):
@@ -61,7 +61,7 @@ def _compare(expected, computed, atol, rtol, what: str) -> None:
 
 
 def _tolerance(args, atol, rtol):
-    dtypes = [xp.result_type(raw(x)) for x in tree_flatten(args)[0]]
+    dtypes = [xp.result_type(plain(x)) for x in tree_flatten(args)[0]]
     worst = max((_TOL.get(xp.dtype(d), 1e-6) for d in dtypes), default=1e-6)
     return (worst if atol is None else atol), (worst if rtol is None else rtol)
 
@@ -125,7 +125,7 @@ def check_grads(f: Callable, args: Sequence, order: int = 2,
     args = tuple(args)
     atol, rtol = _tolerance(args, atol, rtol)
     if eps is None:
-        low = any(xp.result_type(raw(x)).itemsize < 8 for x in tree_flatten(args)[0])
+        low = any(xp.result_type(plain(x)).itemsize < 8 for x in tree_flatten(args)[0])
         eps = 1e-2 if low else 1e-3
     rng = xp.random.default_rng(seed)
     unknown = set(modes) - {"rev", "fwd"}

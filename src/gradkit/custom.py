@@ -10,7 +10,7 @@ from . import ops
 from ._rules import _dtype, _shape
 from .backend import xp
 from .errors import GradkitError, ShapeMismatchError
-from .graph import CONST, EAGER, Tensor, _box, raw
+from .graph import BATCHED, CONST, EAGER, Tensor, _box, raw
 from .tree import _LEAF, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_vjp", "stop_gradient"]
@@ -97,9 +97,18 @@ class custom_vjp:
         if kwargs or len(args) < self._npos:  # keywords or defaults to bind
             args = self._positional(args, kwargs)
         top = CONST
+        box = None
         for a in args:
             if type(a) is Tensor and a._trace > top:
                 top = a._trace
+                box = a
+        if box is not None and box._prim is BATCHED:
+            # Under vmap with no derivative taken below it: the function's own value.
+            if any(type(a) is Tensor and type(a._value) is Tensor for a in args):
+                raise GradkitError(f"custom_vjp {self.__name__}: differentiating through "
+                                   f"vmap of a custom_vjp function is not supported yet; put "
+                                   f"the derivative inside vmap (vmap(grad(f)))")
+            return self.fun(*args)
         if top <= EAGER and top != EAGER or self.fwd is None:
             if self.fwd is None and top != CONST:
                 raise GradkitError(f"custom_vjp {self.__name__}: call .defvjp(fwd, bwd) "

@@ -27,10 +27,22 @@ from .backend import xp
 from .errors import ConversionError, GradkitError, NaNError, OpError
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "defprimitive",
-           "nondifferentiable", "raw"]
+           "nondifferentiable", "raw", "plain", "rebatch", "holds_batch"]
 
 CONST = -1
 EAGER = 0
+
+
+class _Batched:
+    """The ``_prim`` of a box of a ``vmap`` trace: its value carries the batch on axis 0."""
+
+    __name__ = "vmap"
+
+    def __repr__(self) -> str:
+        return "BATCHED"
+
+
+BATCHED = _Batched()
 _trace_ids = itertools.count(1)
 
 # Module globals rather than attributes of an object: they are read on the hot path.
@@ -73,6 +85,9 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if type(data) is Tensor and holds_batch(data):
+            raise ConversionError("gradkit.tensor() of a batched value inside gradkit.vmap "
+                                  "would mix the examples of the batch; use the value as it is")
         value = xp.asarray(raw(data), dtype=dtype)
         if requires_grad and not xp.issubdtype(value.dtype, xp.inexact):
             raise GradkitError(
@@ -91,7 +106,9 @@ class Tensor:
     # -- basic properties -------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return xp.shape(self._value) if type(self._value) is not Tensor else self._value.shape
+        shape = xp.shape(self._value) if type(self._value) is not Tensor else self._value.shape
+        # Inside vmap a batched value shows one example's shape, as in JAX.
+        return shape[1:] if self._prim is BATCHED else shape
 
     @property
     def ndim(self) -> int:
@@ -163,6 +180,10 @@ class Tensor:
     # would silently become zero. Those conversions raise instead; bool() stays allowed,
     # so Python control flow on values works (as in JAX's grad).
     def _refuse(self, what: str) -> None:
+        if self._prim is BATCHED or (type(self._value) is Tensor and holds_batch(self)):
+            raise ConversionError(
+                f"{what} of a batched value inside gradkit.vmap would mix the examples of "
+                f"the batch; compute with gradkit.numpy functions instead of NumPy or math")
         if self._trace > EAGER:
             raise ConversionError(
                 f"{what} of a traced value inside a gradkit transform would drop its "
@@ -220,13 +241,19 @@ class Tensor:
         return raw(self).__index__()
 
     def __bool__(self):
+        if self._prim is BATCHED or (type(self._value) is Tensor and holds_batch(self)):
+            raise ConversionError(
+                "bool() of a batched value inside gradkit.vmap: Python control flow would "
+                "need one answer for the whole batch; use gradkit.numpy.where instead")
         return bool(raw(self))
 
     def __repr__(self):
-        body = repr(xp.asarray(raw(self)))
+        body = repr(xp.asarray(plain(self)))
         body = body[body.index("(") + 1: body.rindex(")")] if body.startswith("array(") else body
         extra = ""
-        if self._trace > EAGER:
+        if self._prim is BATCHED:
+            extra = f", batched on axis 0 of trace {self._trace}"
+        elif self._trace > EAGER:
             extra = f", trace={self._trace}"
         elif self._trace == EAGER and self._prim is not None:
             extra = f", grad_fn={self._prim.__name__}"
@@ -414,8 +441,45 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def holds_batch(x) -> bool:
+    """Whether ``x`` is, or holds inside its boxes, a batched value of ``vmap``."""
+    while type(x) is Tensor:
+        if x._prim is BATCHED:
+            return True
+        x = x._value
+    return False
+
+
 def raw(x):
-    """The plain array inside ``x``, whatever the boxes around it."""
+    """The value of ``x`` without derivatives: the plain array inside its boxes.
+
+    Inside ``vmap`` a batched value stays batched (a box of the batch around the plain
+    array), so that a mask or a constant computed from it still has one entry per
+    example; :func:`plain` unwraps everything.
+    """
+    while type(x) is Tensor:
+        if x._prim is BATCHED:
+            inner = raw(x._value)
+            return x if inner is x._value else _box(inner, x._trace, BATCHED, (), (), _EMPTY)
+        x = x._value
+    return x
+
+
+def rebatch(value, like):
+    """``value``, computed on ``plain(like)``, boxed in the batches ``like`` carries (a
+    constant: no derivative flows through it)."""
+    traces = []
+    while type(like) is Tensor:
+        if like._prim is BATCHED:
+            traces.append(like._trace)
+        like = like._value
+    for trace in reversed(traces):
+        value = _box(value, trace, BATCHED, (), (), _EMPTY)
+    return value
+
+
+def plain(x):
+    """The array inside every box of ``x``, a batch's too (its batch axis in front)."""
     while type(x) is Tensor:
         x = x._value
     return x
@@ -496,7 +560,7 @@ def _check_nan(value, where: str, phase: str) -> None:
 # -- primitives -------------------------------------------------------------------------
 def _describe(a) -> str:
     if type(a) is Tensor or isinstance(a, xp.ndarray | xp.generic):
-        return f"{xp.result_type(raw(a))}{list(xp.shape(raw(a)))}"
+        return f"{xp.result_type(plain(a))}{list(xp.shape(raw(a)))}"
     if isinstance(a, list | tuple):
         return "[" + ", ".join(_describe(b) for b in a[:6]) + (", ..." if len(a) > 6 else "") + "]"
     return type(a).__name__
@@ -612,14 +676,19 @@ def _apply(prim, args, kw):
             f"values (a traced result is always a new array); apply it to the result instead, "
             f"e.g. with gradkit.numpy.where or astype")
     top = CONST
+    box = None
     for a in args:
         if type(a) is Tensor and a._trace > top:
             top = a._trace
+            box = a
     if top == EAGER and not _grad_enabled:
         top = CONST
     if top == CONST:
         out = prim(*[a._value if type(a) is Tensor else a for a in args], **kw)
         return Tensor(out) if isinstance(out, xp.ndarray | xp.generic) else out
+    if box._prim is BATCHED:
+        from .batching import apply_batched  # it imports this module
+        return apply_batched(prim, args, kw, top)
     unboxed = []
     parents = []
     vjps = prim.vjps
@@ -708,6 +777,10 @@ def nondifferentiable(fwd, name: str | None = None):
     name = name or fwd.__name__
 
     def nd(*args, **kw):
+        for a in args:
+            if type(a) is Tensor and holds_batch(a):
+                from .batching import apply_batched_constant  # it imports this module
+                return apply_batched_constant(nd, args, kw)
         try:
             return fwd(*[raw(a) for a in args], **{k: raw(v) for k, v in kw.items()})
         except ConversionError:  # Tensors inside lists: their values, as for a bare Tensor

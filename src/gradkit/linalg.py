@@ -25,7 +25,16 @@ from ._rules import _dtype, _expand, _mT, _nb, _ndim, _neg_axes, _shape, sum_to
 from .arguments import refuse_out
 from .backend import xp
 from .errors import GradkitError
-from .graph import Tensor, defprimitive, nondifferentiable, op_error, raw
+from .graph import (
+    Tensor,
+    defprimitive,
+    holds_batch,
+    nondifferentiable,
+    op_error,
+    plain,
+    raw,
+    rebatch,
+)
 from .ops import (
     absolute,
     amax,
@@ -108,7 +117,7 @@ def _recip_or_nan(s):
 
 
 def _refuse_nonzero(g, name: str, what: str) -> None:
-    if xp.any(raw(g) != 0):
+    if xp.any(plain(g) != 0):  # a whole batch at once under vmap
         raise GradkitError(
             f"{name}: the gradient reaches {what}, which NumPy fills with an arbitrary "
             f"orthonormal completion: it has no derivative. Use only the first min(m, n) "
@@ -172,7 +181,7 @@ def solve(a, b):
 def _det_rule(g, ans, a):
     # d det / da = adj(a)^T: det(a) inv(a)^T away from singular matrices, the cofactor
     # matrix from the SVD at a singular one, where inv does not exist but adj(a) does.
-    if xp.all(raw(ans) != 0):
+    if xp.all(plain(ans) != 0):  # under vmap, one branch for the whole batch
         return expand_dims(expand_dims(g * ans, -1), -1) * _mT(inv(a))
     return expand_dims(expand_dims(g, -1), -1) * _cofactors(a)
 
@@ -227,7 +236,7 @@ class SlogdetResult(NamedTuple):
 
 def slogdet(a) -> SlogdetResult:
     """Sign and log of the absolute determinant; the gradient flows through the log."""
-    return SlogdetResult(xp.linalg.slogdet(raw(a))[0], _logabsdet(a))
+    return SlogdetResult(rebatch(xp.linalg.slogdet(plain(a))[0], a), _logabsdet(a))
 
 
 # -- Cholesky -------------------------------------------------------------------------------
@@ -338,12 +347,13 @@ def eigh(a, UPLO: str = "L") -> EighResult:
     UPLO = _check_uplo(UPLO, "linalg.eigh")
     _matrices(a, "linalg.eigh", square=True)
     s = _from_triangle(a, UPLO)
-    cache = _lapack("linalg.eigh", xp.linalg.eigh, raw(s), UPLO)
+    # plain: NumPy decomposes a vmap batch as a stack, and the primitives pick it up
+    cache = _lapack("linalg.eigh", xp.linalg.eigh, plain(s), UPLO)
     return EighResult(_eigh_w(s, cache, UPLO), _eigh_v(s, cache, UPLO))
 
 
 def _eigvalsh_rule(g, ans, s, UPLO):
-    v = _eigh_v(s, _lapack("linalg.eigvalsh", xp.linalg.eigh, raw(s), UPLO), UPLO)
+    v = _eigh_v(s, _lapack("linalg.eigvalsh", xp.linalg.eigh, plain(s), UPLO), UPLO)
     return matmul(v * expand_dims(g, -2), _mT(v))
 
 
@@ -450,7 +460,7 @@ def _svdvals_fwd(a, values):
 
 
 def _svdvals_rule(g, ans, a, values):
-    cache = _lapack("linalg.svd", xp.linalg.svd, raw(a), full_matrices=False)
+    cache = _lapack("linalg.svd", xp.linalg.svd, plain(a), full_matrices=False)
     return _values_rule(g, _svd_u(a, cache, False), _svd_vh(a, cache, False))
 
 
@@ -463,7 +473,7 @@ def _svd_hermitian(a, compute_uv: bool):
     if not compute_uv:
         return flip(sort(absolute(eigvalsh(a)), axis=-1), -1)
     w, v = eigh(a)
-    sgn = xp.copysign(1.0, raw(w)).astype(_dtype(w))
+    sgn = rebatch(xp.copysign(1.0, plain(w)), w).astype(_dtype(w))
     s = absolute(w)
     order = xp.argsort(raw(s), axis=-1)[..., ::-1]
     sgn = xp.take_along_axis(sgn, order, axis=-1)
@@ -499,7 +509,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     if not compute_uv:
         return _svdvals(a, None)
     full = bool(full_matrices)
-    cache = _lapack("linalg.svd", xp.linalg.svd, raw(a), full_matrices=full)
+    cache = _lapack("linalg.svd", xp.linalg.svd, plain(a), full_matrices=full)
     return SVDResult(_svd_u(a, cache, full), _svd_s(a, cache, full), _svd_vh(a, cache, full))
 
 
@@ -618,7 +628,7 @@ def qr(a, mode: str = "reduced"):
             raise GradkitError("linalg.qr(mode='raw'): the Householder form has no "
                                "gradient; use mode='reduced'")
         return _lapack("linalg.qr", xp.linalg.qr, a, mode)
-    cache = tuple(_lapack("linalg.qr", xp.linalg.qr, raw(a),
+    cache = tuple(_lapack("linalg.qr", xp.linalg.qr, plain(a),
                           "complete" if mode == "complete" else "reduced"))
     if mode == "r":
         return _qr_r(a, cache, "reduced")
@@ -752,6 +762,10 @@ def lstsq(a, b, rcond=None):
     if _ndim(a) != 2 or _ndim(b) not in (1, 2):
         raise GradkitError(f"linalg.lstsq: a must be 2-D and b 1-D or 2-D, got shapes "
                            f"{_shape(a)} and {_shape(b)}")
+    if holds_batch(a) or holds_batch(b):
+        raise GradkitError("linalg.lstsq inside vmap: NumPy's lstsq solves one system at a "
+                           "time; use linalg.pinv(a) @ b or linalg.solve on the normal "
+                           "equations")
     cache = _lapack("linalg.lstsq", xp.linalg.lstsq, raw(a), raw(b), rcond)
     x = _lstsq_x(a, b, cache)
     res = cache[1]

@@ -12,7 +12,7 @@ import functools
 
 from . import elementwise, linalg, ops, statistics
 from .errors import GradkitError
-from .graph import Tensor, raw
+from .graph import Tensor, holds_batch, raw
 
 
 def _swapped(f):
@@ -54,6 +54,11 @@ for _name, _f in {
     "abs": ops.absolute, "getitem": ops.getitem,
 }.items():
     setattr(Tensor, f"__{_name}__", _f)
+for _name, _f in {"and": ops.bitwise_and, "or": ops.bitwise_or, "xor": ops.bitwise_xor,
+                  "floordiv": ops.floor_divide}.items():  # masks: no derivative
+    setattr(Tensor, f"__{_name}__", _f)
+    setattr(Tensor, f"__r{_name}__", _swapped(_f))
+Tensor.__invert__ = ops.invert
 Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise, identity hashes
 Tensor.__setitem__ = _setitem
 
@@ -69,6 +74,7 @@ for _name in ("cumprod", "ptp"):
 for _name in ("conj", "conjugate"):
     setattr(Tensor, _name, getattr(elementwise, _name))
 Tensor.abs = ops.absolute
+Tensor.astype = lambda self, dtype, copy=True: ops.astype(self, dtype)  # always a new node
 Tensor.copy = ops.positive  # a new node with the same value: gradients flow through it
 Tensor.clone = ops.positive
 Tensor.flatten = ops.ravel
@@ -118,7 +124,18 @@ def _array_function(self, func, types, args, kwargs):
             f"derivative rule; call it on tensor.detach() for a constant, or build it from "
             f"gradkit.numpy operations"
         )
-    return f(*args, **kwargs)
+    if func in _ACTIVE and any(holds_batch(a) for a in args):
+        # gradkit's version handed a batched value back to NumPy's
+        raise GradkitError(f"vmap: numpy.{func.__name__} has no batching rule (gradkit "
+                           f"computes it with NumPy on one array)")
+    _ACTIVE.add(func)
+    try:
+        return f(*args, **kwargs)
+    finally:
+        _ACTIVE.discard(func)
+
+
+_ACTIVE: set = set()
 
 
 Tensor.__array_ufunc__ = _array_ufunc

@@ -36,7 +36,7 @@ from .arguments import array_from_nested, refuse_out
 from .backend import as_strided, xp
 from .backend import sliding_window_view as _np_windows
 from .errors import GradkitError
-from .graph import defprimitive, nondifferentiable, raw
+from .graph import Tensor, defprimitive, nondifferentiable, plain, raw
 
 # The NumPy-facing names; gradkit.numpy re-exports them (helpers stay private).
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
     "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort",
     "array_equal", "astype", "atleast_1d", "atleast_2d", "broadcast_to", "cbrt", "ceil", "clip",
     "concatenate", "cos", "cosh", "cumsum", "diag", "diagonal", "divide", "dot", "einsum", "equal",
-    "exp", "exp2", "expand_dims", "expm1", "flip", "floor", "getitem", "greater",
+    "exp", "exp2", "expand_dims", "expm1", "flip", "floor_divide", "floor", "getitem", "greater",
     "greater_equal", "hstack", "hypot", "inner", "isclose", "isfinite", "isinf", "isnan", "less",
     "less_equal", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logical_and",
     "logical_not", "logical_or", "logsumexp", "matmul", "matmul_add", "max", "maximum", "mean",
@@ -139,7 +139,8 @@ def _power_rule_exp(g, ans, x, y):
 def _tie_mask(x, y, g):
     wins = x > y
     ties = x == y
-    if ties is True or (ties is not False and ties.any()):
+    # plain: under vmap, one branch for the whole batch (both are right where ties are 0)
+    if ties is True or (ties is not False and plain(ties).any()):
         return g * wins + (g * 0.5) * ties
     return g * wins
 
@@ -688,17 +689,24 @@ def _normalize_index(idx) -> tuple:
         i = raw(i)
         if isinstance(i, list):
             i = xp.asarray(i)
-        if isinstance(i, xp.ndarray) and i.dtype == bool:
+        if type(i) is Tensor:  # a batched index inside vmap (raw keeps the batch)
+            if i.dtype == bool or not xp.issubdtype(i.dtype, xp.integer):
+                raise GradkitError(f"index: a batched index inside vmap must be an integer "
+                                   f"array (a mask's shape would differ between examples), "
+                                   f"got dtype {i.dtype}")
+            out.append(i)
+        elif isinstance(i, xp.ndarray) and i.dtype == bool:
             out.extend(xp.nonzero(i))
         elif isinstance(i, xp.ndarray) and not xp.issubdtype(i.dtype, xp.integer):
             raise GradkitError(f"index: arrays used as indices must be integer or boolean, "
                                f"got dtype {i.dtype}")
         else:
             out.append(i)
-    advanced = [k for k, i in enumerate(out) if isinstance(i, xp.ndarray)]
+    advanced = [k for k, i in enumerate(out) if isinstance(i, xp.ndarray | Tensor)]
     if advanced:  # integers next to arrays count as advanced indices in NumPy
-        advanced = [k for k, i in enumerate(out)
-                    if isinstance(i, xp.ndarray | int | xp.integer) and not isinstance(i, bool)]
+        advanced = [k for k, i in enumerate(out) if isinstance(i, xp.ndarray | Tensor | int |
+                                                               xp.integer)
+                    and not isinstance(i, bool)]
     return tuple(out), advanced
 
 
@@ -716,6 +724,11 @@ def _getitem_fwd(x, idx):
 
 
 def _getitem_rule(g, ans, x, idx):
+    for i in idx[0]:
+        if type(i) is Tensor:  # a batched index inside vmap: the scatter is batched too
+            from .batching import batched_like  # it imports this module
+            g = batched_like(g, idx[0])
+            break
     return _scatter_add(g, idx, _shape(x), _nb(g, ans))
 
 
@@ -766,7 +779,12 @@ _scatter_add = defprimitive(_scatter_fwd, "scatter_add", _scatter_rule)
 
 def getitem(a, index):
     """``a[index]`` with basic and advanced indexing (integer arrays, masks, slices)."""
-    return _getitem(a, _normalize_index(index))
+    idx = _normalize_index(index)
+    for i in idx[0]:
+        if type(i) is Tensor:
+            from .batching import batched_like  # it imports this module
+            return _getitem(batched_like(a, idx[0]), idx)
+    return _getitem(a, idx)
 
 
 def take(a, indices, axis=None, out=None, mode="raise"):
@@ -790,7 +808,9 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 
 def take_along_axis(arr, indices, axis):
     """Pick values along ``axis`` with an index array of the same rank (as NumPy)."""
-    indices = xp.asarray(raw(indices))
+    indices = raw(indices)
+    if type(indices) is not Tensor:  # a batched index inside vmap stays batched
+        indices = xp.asarray(indices)
     if axis is None:
         return getitem(ravel(arr), indices)
     shape = _shape(arr)
@@ -1391,6 +1411,12 @@ def sliding_window_view(x, window_shape, axis=None):
 
 # -- functions without a gradient --------------------------------------------------------
 sign = nondifferentiable(xp.sign, "sign")
+# Tensor's &, |, ^, ~ and // (masks and integer quotients: no derivative); not exported.
+bitwise_and = nondifferentiable(xp.bitwise_and, "bitwise_and")
+bitwise_or = nondifferentiable(xp.bitwise_or, "bitwise_or")
+bitwise_xor = nondifferentiable(xp.bitwise_xor, "bitwise_xor")
+invert = nondifferentiable(xp.invert, "invert")
+floor_divide = nondifferentiable(xp.floor_divide, "floor_divide")
 floor = nondifferentiable(xp.floor, "floor")
 ceil = nondifferentiable(xp.ceil, "ceil")
 rint = nondifferentiable(xp.rint, "rint")

@@ -17,7 +17,7 @@ from .arguments import as_array, holds_tensor
 from .backend import xp
 from .backend import xp as _XP
 from .errors import GradkitError
-from .graph import Tensor, op_error, raw
+from .graph import Tensor, holds_batch, op_error, raw
 from .ops import (
     _cast_to,
     astype,
@@ -48,6 +48,10 @@ _NOVALUE = xp._NoValue
 
 def _numpy(name: str, fn, *args, **kw):
     """NumPy's own function on plain input, its errors as gradkit's (naming the call)."""
+    for a in (*args, *kw.values()):
+        if holds_batch(a):
+            raise GradkitError(f"vmap: {name} has no batching rule (NumPy computes it on "
+                               f"one array; its result's shape may differ between examples)")
     try:
         return fn(*args, **kw)
     except GradkitError:
@@ -663,7 +667,7 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * math.pi):
     dd = xp.diff(raw(p), axis=axis)
     if discont is None:
         discont = period / 2
-    dtype = xp.result_type(dd, period)
+    dtype = xp.result_type(_dtype(dd), period)
     high = period / 2
     ddmod = xp.mod(dd - (-high), period) + (-high)
     xp.copyto(ddmod, high, where=(ddmod == -high) & (dd > 0))

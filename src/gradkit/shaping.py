@@ -18,7 +18,7 @@ from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
 from .backend import xp
 from .errors import GradkitError
-from .graph import Tensor, nondifferentiable, raw
+from .graph import Tensor, nondifferentiable, plain, raw, rebatch
 from .ops import (
     _cast_to,
     astype,
@@ -153,7 +153,9 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     if axis is None:
         a, axis = ravel(a), -1
     try:
-        index = xp.argpartition(raw(a), raw(kth), axis=axis, kind=kind)
+        # On the plain array (a vmap batch in front) along a negative axis, rebatched.
+        ax = int(axis) - _ndim(a) if int(axis) >= 0 else int(axis)
+        index = rebatch(xp.argpartition(plain(a), raw(kth), axis=ax, kind=kind), a)
     except (ValueError, TypeError) as e:
         raise GradkitError(f"partition(kth={kth!r}, axis={axis!r}, kind={kind!r}): {e}") from None
     return take_along_axis(a, index, axis)

@@ -45,7 +45,7 @@ from .. import numpy as gnp
 from .._rules import _nb, sum_to
 from ..backend import xp
 from ..errors import GradkitError
-from ..graph import defprimitive
+from ..graph import defprimitive, holds_batch, plain, rebatch
 from ..validation import check_pair, check_real, invalid
 
 __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "flatten",
@@ -370,6 +370,8 @@ def dropout(x, p: float, rng: np.random.Generator, training: bool = True):
 
     The identity when ``training`` is False or ``p == 0``. The mask is drawn from
     ``rng`` (in float32 for float32 inputs), so a seeded generator repeats it exactly.
+    Inside :func:`gradkit.vmap` each example gets its own mask (torch.func's
+    ``randomness="different"``).
 
     Examples
     --------
@@ -387,6 +389,9 @@ def dropout(x, p: float, rng: np.random.Generator, training: bool = True):
     if p == 1.0:
         return x * np.zeros(x.shape, dtype=dtype)
     draw = np.float32 if dtype.itemsize <= 4 else np.float64
+    if holds_batch(x):  # inside vmap: an independent mask per example
+        keep = rng.random(plain(x).shape, dtype=draw) >= p
+        return x * rebatch(keep.astype(dtype) * (1.0 / (1.0 - p)), x)
     keep = rng.random(tuple(x.shape), dtype=draw) >= p
     return x * (keep.astype(dtype) * (1.0 / (1.0 - p)))
 

@@ -639,3 +639,7 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
 # The primitives' examples live in their ``__doc__``, which doctest does not find on its own
 __test__ = {name: obj.__doc__ for name, obj in list(globals().items())
             if name in __all__ and hasattr(obj, "fwd") and ">>>" in (obj.__doc__ or "")}
+
+from ..batching import give_rules  # noqa: E402  (vmap's rules for the primitives above)
+
+give_rules(globals())

@@ -14,7 +14,7 @@ import math
 
 from .. import numpy as gnp
 from ..backend import xp
-from ..graph import raw
+from ..graph import plain, raw
 from ..validation import check_finite_array, invalid, real_value
 
 __all__ = ["EdgeFilter", "as_samples", "check_spacing", "check_grid", "is_uniform", "moved"]
@@ -70,7 +70,7 @@ def moved(y, axis: int):
 
 
 def _cast(w, like):
-    return xp.asarray(w, dtype=xp.result_type(raw(like).dtype, xp.float32))
+    return xp.asarray(w, dtype=xp.result_type(plain(like).dtype, xp.float32))
 
 
 class EdgeFilter:

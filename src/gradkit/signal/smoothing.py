@@ -6,7 +6,7 @@ import math
 
 from .. import numpy as gnp
 from ..backend import xp
-from ..graph import raw
+from ..graph import plain, raw
 from ..validation import check_axis, check_int, invalid
 from ._common import EdgeFilter, _cast, as_samples, check_grid, check_spacing, is_uniform, moved
 from .noise import noise_std
@@ -360,7 +360,7 @@ def _local_fits(y, grid, n: int, window: int, polyorder: int, axis: int):
     """The Savitzky-Golay derivative on a non-uniform grid, by gradkit operations."""
     nodes, weights = _local_fit_weights(grid, window, polyorder, n)
     z = moved(y, axis)
-    dtype = xp.result_type(raw(z).dtype, xp.float32)
+    dtype = xp.result_type(plain(z).dtype, xp.float32)
     lead = raw(z).shape[:-1]
     if nodes.size * max(1, int(xp.prod(lead))) <= _FIT_ELEMENTS:
         out = gnp.sum(gnp.take(z, nodes, axis=-1) * weights.astype(dtype), axis=-1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import numpy as gnp
 from ..backend import xp
-from ..graph import raw
+from ..graph import plain, raw
 from ..validation import check_axis, check_finite_array, check_int, invalid, real_value
 from ._common import EdgeFilter, as_samples, check_grid, check_spacing, is_uniform, moved
 
@@ -208,7 +208,7 @@ def _nonuniform(y, grid, n: int, s: int, axis: int):
     nodes = starts[:, None] + xp.arange(s)
     weights = _fornberg(grid, grid[nodes], n)[:, :, n]
     z = moved(y, axis)
-    dtype = xp.result_type(raw(z).dtype, xp.float32)
+    dtype = xp.result_type(plain(z).dtype, xp.float32)
     out = None
     for k in range(s):
         term = gnp.take(z, nodes[:, k], axis=-1) * weights[:, k].astype(dtype)

@@ -159,3 +159,7 @@ def ppf(q, loc=0, scale=1):
 def isf(q, loc=0, scale=1):
     """Inverse survival function (``scipy.stats.norm.isf``)."""
     return _checked(lambda q, loc, s: _affine(-ndtri(_float(q)), loc, s), q, loc, scale)
+
+from ...batching import give_rules  # noqa: E402  (vmap's rules for the primitives above)
+
+give_rules(globals())

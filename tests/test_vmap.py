@@ -1,0 +1,268 @@
+"""vmap: every primitive of the table against a loop (alone and under grad), its interface,
+per-example gradients of models, and composition with the other transforms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import cases_core  # noqa: F401  (each cases_* module registers its cases in CASES)
+import cases_elementwise  # noqa: F401
+import cases_linalg  # noqa: F401
+import cases_scipy  # noqa: F401
+import cases_series  # noqa: F401
+import cases_shaping  # noqa: F401
+import cases_statistics  # noqa: F401
+import gradkit as gk
+import gradkit.numpy as gnp
+from gradkit import nn
+from gradkit.errors import GradkitError
+from primtable import CASES, PROFILE
+
+NAMES = list(CASES)
+SCALES = (1.0, 1.0 + 1e-3, 1.0 - 2e-3)   # three examples, each inside the case's domain
+
+# Not batched yet: each raises a GradkitError that names vmap or the batch (never a wrong
+# value): functions computed by NumPy on one array, with value-dependent shapes, or whose
+# rules decide on a whole array.
+UNBATCHED = {
+    'average_weights', 'bincount_weights', 'choose', 'cov_weights', 'histogram_bin_edges',
+    'histogram_density', 'histogram_edges', 'histogram_weights', 'interp', 'interp_left_right',
+    'interp_period', 'linalg.lstsq_residuals', 'linalg.lstsq_s', 'linalg.lstsq_x',
+    'linspace_endpoints', 'linspace_retstep', 'logspace', 'median', 'median_axis', 'nancumprod',
+    'nancumsum', 'nanmax', 'nanmean', 'nanmedian', 'nanmin', 'nanpercentile', 'nanprod',
+    'nanquantile', 'nanstd', 'nansum', 'nanvar', 'percentile', 'quantile_averaged_inverted_cdf',
+    'quantile_closest_observation', 'quantile_hazen', 'quantile_higher',
+    'quantile_interpolated_inverted_cdf', 'quantile_inverted_cdf', 'quantile_linear',
+    'quantile_lower', 'quantile_median_unbiased', 'quantile_midpoint', 'quantile_nearest',
+    'quantile_normal_unbiased', 'quantile_weibull',
+    'scipy.stats.norm.cdf', 'scipy.stats.norm.isf', 'scipy.stats.norm.logcdf',
+    'scipy.stats.norm.logpdf', 'scipy.stats.norm.logsf', 'scipy.stats.norm.pdf',
+    'scipy.stats.norm.ppf', 'scipy.stats.norm.sf', 'select', 'trim_zeros', 'unique',
+    'unique_all', 'unique_axis', 'unique_counts', 'unique_inverse', 'unique_values', 'unwrap',
+}
+UNBATCHED_UNDER_GRAD = UNBATCHED | {"scipy.special.multigammaln"}
+# Batched for some arguments (scalar ``a`` with vector weights ``b`` refuses, clearly).
+SOMETIMES = {"scipy.special.logsumexp_b"}
+
+
+def _scaled(args, which, s):
+    return [np.asarray(a) * s if k in which else a for k, a in enumerate(args)]
+
+
+def _batch(args, which):
+    return tuple(np.stack([np.asarray(a) * s for s in SCALES]) if k in which else a
+                 for k, a in enumerate(args))
+
+
+def _loop(f, args, which):
+    outs = [f(*_scaled(args, which, s)) for s in SCALES]
+    return gk.tree_map(lambda *o: np.stack([np.asarray(x) for x in o]), *outs)
+
+
+def _same(got, want, rtol):
+    gk.tree_map(lambda g, w: np.testing.assert_allclose(g, w, rtol=rtol, atol=1e-12), got,
+                want)
+    assert [np.shape(g) for g in gk.tree_flatten(got)[0]] == \
+        [np.shape(w) for w in gk.tree_flatten(want)[0]]
+
+
+def _equal_or_refused(call, want, rtol):
+    try:
+        got = call()
+    except GradkitError as e:
+        assert "vmap" in str(e) or "batch" in str(e)
+        return
+    _same(got, want, rtol)
+
+
+def _refused(call):
+    with pytest.raises(GradkitError) as info:
+        call()
+    assert "vmap" in str(info.value) or "batch" in str(info.value) or "numpy." in str(info.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@PROFILE
+@given(data=st.data())
+def test_vmap_equals_a_loop(name, data):
+    ex = data.draw(CASES[name], label=name)
+    n = len(ex.args)
+    for which in ({*range(n)}, {0}):
+        in_axes = tuple(0 if k in which else None for k in range(n))
+        mapped = gk.vmap(ex.f, in_axes=in_axes)
+        if name in UNBATCHED:
+            _refused(lambda m=mapped, w=which: m(*_batch(ex.args, w)))
+            return
+        if name in SOMETIMES:
+            _equal_or_refused(lambda m=mapped, w=which: m(*_batch(ex.args, w)),
+                              _loop(ex.f, ex.args, which), 1e-12)
+            continue
+        _same(mapped(*_batch(ex.args, which)), _loop(ex.f, ex.args, which), 1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@PROFILE
+@given(data=st.data())
+def test_vmap_of_grad_equals_a_loop(name, data):
+    ex = data.draw(CASES[name], label=name)
+    n = len(ex.args)
+    loss = gk.grad(lambda *a: gnp.sum(ex.f(*a) ** 2), argnums=tuple(range(n)))
+    batch = _batch(ex.args, set(range(n)))
+    if name in UNBATCHED_UNDER_GRAD:
+        _refused(lambda: gk.vmap(loss)(*batch))
+        return
+    if name in SOMETIMES:
+        _equal_or_refused(lambda: gk.vmap(loss)(*batch), _loop(loss, ex.args, set(range(n))),
+                          1e-10)
+        return
+    _same(gk.vmap(loss)(*batch), _loop(loss, ex.args, set(range(n))), 1e-10)
+
+
+# -- interface ---------------------------------------------------------------------------
+
+
+def test_in_axes_out_axes_and_pytrees():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4))
+    w = {"a": rng.normal(size=4), "b": rng.normal(size=(4, 5))}
+    f = lambda p, x: gnp.tanh(x * p["a"]) @ p["b"]  # noqa: E731
+    got = gk.vmap(f, in_axes=(None, 0))(w, x)
+    np.testing.assert_allclose(got, np.stack([f(w, r) for r in x]), rtol=1e-14)
+    got1 = gk.vmap(f, in_axes=(None, 0), out_axes=1)(w, x)
+    np.testing.assert_allclose(got1, got.T, rtol=1e-14)
+    got2 = gk.vmap(f, in_axes=({"a": None, "b": None}, 1))(w, x.T)
+    np.testing.assert_allclose(got2, got, rtol=1e-14)
+    wa = np.stack([w["a"]] * 3)
+    got3 = gk.vmap(f, in_axes=({"a": 0, "b": None}, 0))({"a": wa, "b": w["b"]}, x)
+    np.testing.assert_allclose(got3, got, rtol=1e-14)
+
+
+def test_unbatched_outputs_broadcast_and_axis_size():
+    out = gk.vmap(lambda x: (x * 2.0, np.ones(2)))(np.arange(3.0))
+    np.testing.assert_array_equal(out[1], np.ones((3, 2)))
+    np.testing.assert_array_equal(gk.vmap(lambda: np.arange(2.0), axis_size=4)(),
+                                  np.tile(np.arange(2.0), (4, 1)))
+    x, c = gk.vmap(lambda x, c: (x + c, c), in_axes=(0, None), out_axes=(0, None))(
+        np.arange(3.0), 5.0)
+    assert c == 5.0
+
+
+def test_nested_vmap_equals_a_double_loop():
+    x = np.random.default_rng(1).normal(size=(2, 3, 4))
+    f = lambda v: gnp.sum(gnp.sin(v) * v) + gnp.max(v)  # noqa: E731
+    got = gk.vmap(gk.vmap(f))(x)
+    np.testing.assert_allclose(got, [[f(x[i, j]) for j in range(3)] for i in range(2)],
+                               rtol=1e-14)
+    gg = gk.vmap(gk.vmap(gk.grad(f)))(x)
+    np.testing.assert_allclose(gg, [[gk.grad(f)(x[i, j]) for j in range(3)] for i in range(2)],
+                               rtol=1e-14)
+
+
+def test_composition_with_jvp_jacobian_hessian_and_grad_outside():
+    rng = np.random.default_rng(2)
+    xs = rng.normal(size=(5, 3))
+    f = lambda x: gnp.sum(gnp.exp(x) * x ** 2)  # noqa: E731
+    np.testing.assert_allclose(gk.vmap(gk.hessian(f))(xs),
+                               np.stack([gk.hessian(f)(x) for x in xs]), rtol=1e-12)
+    g = lambda x: gnp.tanh(x) * x[::-1]  # noqa: E731
+    np.testing.assert_allclose(gk.vmap(gk.jacobian(g))(xs),
+                               np.stack([gk.jacobian(g)(x) for x in xs]), rtol=1e-12)
+    v = rng.normal(size=(5, 3))
+    out, tan = gk.vmap(lambda x, t: gk.jvp(g, (x,), (t,)))(xs, v)
+    for i in range(5):
+        o, t = gk.jvp(g, (xs[i],), (v[i],))
+        np.testing.assert_allclose(out[i], o, rtol=1e-14)
+        np.testing.assert_allclose(tan[i], t, rtol=1e-12)
+    total = lambda w: gnp.sum(gk.vmap(lambda x: gnp.dot(w, gnp.sin(x)))(xs) ** 2)  # noqa: E731
+    w = rng.normal(size=3)
+    loop = lambda w: sum(gnp.dot(w, gnp.sin(x)) ** 2 for x in xs)  # noqa: E731
+    np.testing.assert_allclose(gk.grad(total)(w), gk.grad(loop)(w), rtol=1e-12)
+    np.testing.assert_allclose(gk.jacobian(gk.vmap(g))(xs).reshape(15, 15),
+                               gk.jacobian(lambda z: gnp.stack([g(r) for r in z]))(xs)
+                               .reshape(15, 15), rtol=1e-12)
+
+
+def test_custom_vjp_and_stop_gradient_inside_vmap():
+    @gk.custom_vjp
+    def clipped(x):
+        return x ** 2
+
+    clipped.defvjp(lambda x: (x ** 2, x), lambda x, g: (gnp.clip(2.0 * x * g, -1.0, 1.0),))
+    xs = np.array([0.1, 0.4, 3.0])
+    np.testing.assert_allclose(gk.vmap(gk.grad(clipped))(xs), [0.2, 0.8, 1.0])
+    sg = gk.vmap(gk.grad(lambda x: x * gk.stop_gradient(x)))(xs)
+    np.testing.assert_allclose(sg, xs)
+
+
+def test_python_control_flow_and_conversions_are_clear_errors():
+    with pytest.raises(GradkitError, match="bool"):
+        gk.vmap(lambda x: x if x > 0 else -x)(np.arange(3.0))
+    with pytest.raises(GradkitError, match="batch"):
+        gk.vmap(lambda x: float(x))(np.arange(3.0))
+    with pytest.raises(GradkitError, match="batch"):
+        gk.vmap(lambda x: np.asarray(x))(np.arange(3.0))
+
+
+@pytest.mark.parametrize("in_axes, args, match", [
+    (0, (np.ones((2, 3)), np.ones((3, 3))), "different batch sizes"),
+    (2, (np.ones((2, 3)),), "out of bounds"),
+    ("x", (np.ones(2),), "ints or None"),
+    ((0, 0), (np.ones(2),), "prefix"),
+    (None, (np.ones(2),), "axis_size"),
+])
+def test_bad_axes_are_refused(in_axes, args, match):
+    with pytest.raises(GradkitError, match=match):
+        gk.vmap(lambda *a: a[0], in_axes=in_axes)(*args)
+
+
+def test_a_primitive_without_a_rule_names_itself():
+    with pytest.raises(GradkitError, match="vmap: .*unique"):
+        gk.vmap(gnp.unique)(np.ones((2, 3)))
+
+
+# -- per-example gradients ----------------------------------------------------------------
+
+
+def _cross_entropy(logits, y):
+    return -gnp.log_softmax(logits)[y]
+
+
+def test_per_example_gradients_of_an_mlp_equal_a_loop():
+    rng = np.random.default_rng(3)
+    p = {"W1": rng.normal(size=(64, 32)) * 0.1, "b1": rng.normal(size=32),
+         "W2": rng.normal(size=(32, 10)) * 0.1, "b2": rng.normal(size=10)}
+    X, Y = rng.normal(size=(16, 64)), rng.integers(0, 10, 16)
+
+    def loss(p, x, y):
+        h = gnp.maximum(x @ p["W1"] + p["b1"], 0.0)
+        return _cross_entropy(h @ p["W2"] + p["b2"], y)
+
+    got = gk.vmap(gk.grad(loss), in_axes=(None, 0, 0))(p, X, Y)
+    for k in p:
+        want = np.stack([gk.grad(loss)(p, X[i], Y[i])[k] for i in range(16)])
+        np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-15)
+
+
+def test_per_example_gradients_of_a_module_by_functional_call():
+    model = nn.Sequential(nn.Linear(8, 16, rng=0), nn.ReLU(), nn.Linear(16, 3, rng=1))
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(6, 8)), rng.integers(0, 3, 6)
+
+    def loss(p, x, y):
+        return _cross_entropy(nn.functional_call(model, p, x[None])[0], y)
+
+    got = gk.vmap(gk.grad(loss), in_axes=(None, 0, 0))(params, X, Y)
+    for k in params:
+        want = np.stack([gk.grad(loss)(params, X[i], Y[i])[k] for i in range(6)])
+        np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-15)
+
+
+def test_dropout_draws_an_independent_mask_per_example():
+    out = gk.vmap(lambda x: nn.functional.dropout(x, 0.5, np.random.default_rng(0)))(
+        np.ones((8, 32)))
+    assert out.shape == (8, 32)
+    assert len({tuple(r) for r in out}) == 8        # every example its own mask
