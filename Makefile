@@ -45,6 +45,7 @@ bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/rl.py
 	.venv-bench/bin/python bench/supply.py
 	.venv-bench/bin/python bench/pathplan.py
+	.venv-bench/bin/python bench/vmap.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache .hypothesis
