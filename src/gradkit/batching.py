@@ -189,9 +189,8 @@ def _along_axis(prim, vals, batched, kw):
     if axis is None:
         flat = ops._reshape(x, (n, -1))
         rest = vals[2:] if where == "pos" else vals[1:]
-        out = prim(flat, -1, *rest, **{k: v for k, v in kw.items() if k != "axis"})
         # cumsum, argmax, argmin and argsort of a whole example answer for the flattened one
-        return ops._reshape(out, _shape(x)) if prim.__name__ in _SHAPE_KEEPING else out
+        return prim(flat, -1, *rest, **{k: v for k, v in kw.items() if k != "axis"})
     (ax,) = _negative_axes(axis, _ndim(x) - 1, prim.__name__)
     if where == "pos":
         return prim(x, ax, *vals[2:], **kw)
@@ -412,7 +411,7 @@ def _roll(prim, vals, batched, kw):
 
 def _last_axes(prim, vals, batched, kw):
     """Primitives acting on trailing axes only (``triu``, ``tril``...): as they are."""
-    if batched[1:] and any(batched[1:]):
+    if any(batched[1:]):
         raise GradkitError(f"vmap: {prim.__name__} with a batched parameter is not supported")
     return prim(*vals, **kw)
 
@@ -485,7 +484,6 @@ _ELEMENTWISE = (
 )
 _REDUCTIONS = ("sum", "mean", "prod", "max", "min", "logsumexp", "softmax", "log_softmax")
 _ALONG_AXIS = ("cumsum",)
-_SHAPE_KEEPING = ()
 _CONSTANT_ELEMENTWISE = (
     "sign", "floor", "ceil", "rint", "trunc", "greater", "greater_equal", "less",
     "less_equal", "equal", "not_equal", "logical_and", "logical_or", "logical_not", "isnan",

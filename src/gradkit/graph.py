@@ -180,7 +180,7 @@ class Tensor:
     # would silently become zero. Those conversions raise instead; bool() stays allowed,
     # so Python control flow on values works (as in JAX's grad).
     def _refuse(self, what: str) -> None:
-        if self._prim is BATCHED or (type(self._value) is Tensor and holds_batch(self)):
+        if holds_batch(self):
             raise ConversionError(
                 f"{what} of a batched value inside gradkit.vmap would mix the examples of "
                 f"the batch; compute with gradkit.numpy functions instead of NumPy or math")
@@ -241,7 +241,7 @@ class Tensor:
         return raw(self).__index__()
 
     def __bool__(self):
-        if self._prim is BATCHED or (type(self._value) is Tensor and holds_batch(self)):
+        if holds_batch(self):
             raise ConversionError(
                 "bool() of a batched value inside gradkit.vmap: Python control flow would "
                 "need one answer for the whole batch; use gradkit.numpy.where instead")

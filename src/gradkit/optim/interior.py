@@ -210,8 +210,7 @@ def lp_value(c, A, b):
     >>> np.round(prices, 6).tolist()
     [1.0]
     """
-    c, A, b = _checked("optim.lp_value", c, A, b)
-    return np.float64(barrier_lp(c, A, b, tol=1e-11).fun)
+    return _lp_value_fwd(c, A, b)[0]
 
 
 def _lp_value_fwd(c, A, b):
