@@ -24,25 +24,32 @@ from primtable import CASES, PROFILE
 NAMES = list(CASES)
 SCALES = (1.0, 1.0 + 1e-3, 1.0 - 2e-3)   # three examples, each inside the case's domain
 
-# Not batched yet: each raises a GradkitError that names vmap or the batch (never a wrong
-# value): functions computed by NumPy on one array, with value-dependent shapes, or whose
-# rules decide on a whole array.
-UNBATCHED = {
-    'average_weights', 'bincount_weights', 'choose', 'cov_weights', 'histogram_bin_edges',
-    'histogram_density', 'histogram_edges', 'histogram_weights', 'interp', 'interp_left_right',
-    'interp_period', 'linalg.lstsq_residuals', 'linalg.lstsq_s', 'linalg.lstsq_x',
-    'linspace_endpoints', 'linspace_retstep', 'logspace', 'median', 'median_axis', 'nancumprod',
-    'nancumsum', 'nanmax', 'nanmean', 'nanmedian', 'nanmin', 'nanpercentile', 'nanprod',
-    'nanquantile', 'nanstd', 'nansum', 'nanvar', 'percentile', 'quantile_averaged_inverted_cdf',
+# Not batched: each raises a GradkitError that names vmap or the batch (never a wrong value).
+# Statistics computed on sorted values or NaN masks (gradkit/statistics.py).
+UNBATCHED_STATISTICS = {
+    'average_weights', 'cov_weights', 'median', 'median_axis', 'nancumprod', 'nancumsum',
+    'nanmax', 'nanmean', 'nanmedian', 'nanmin', 'nanpercentile', 'nanprod', 'nanquantile',
+    'nanstd', 'nansum', 'nanvar', 'percentile', 'quantile_averaged_inverted_cdf',
     'quantile_closest_observation', 'quantile_hazen', 'quantile_higher',
     'quantile_interpolated_inverted_cdf', 'quantile_inverted_cdf', 'quantile_linear',
     'quantile_lower', 'quantile_median_unbiased', 'quantile_midpoint', 'quantile_nearest',
     'quantile_normal_unbiased', 'quantile_weibull',
+}
+# Functions NumPy computes on one array, or whose rules decide on a whole array.
+UNBATCHED_OTHER = {
+    'choose', 'interp', 'interp_left_right', 'interp_period', 'linalg.lstsq_residuals',
+    'linalg.lstsq_s', 'linalg.lstsq_x', 'linspace_endpoints', 'linspace_retstep', 'logspace',
     'scipy.stats.norm.cdf', 'scipy.stats.norm.isf', 'scipy.stats.norm.logcdf',
     'scipy.stats.norm.logpdf', 'scipy.stats.norm.logsf', 'scipy.stats.norm.pdf',
-    'scipy.stats.norm.ppf', 'scipy.stats.norm.sf', 'select', 'trim_zeros', 'unique',
-    'unique_all', 'unique_axis', 'unique_counts', 'unique_inverse', 'unique_values', 'unwrap',
+    'scipy.stats.norm.ppf', 'scipy.stats.norm.sf', 'select', 'unwrap',
 }
+# Shapes that depend on the values: no batch can hold them.
+UNBATCHED_INHERENT = {
+    'bincount_weights', 'histogram_bin_edges', 'histogram_density', 'histogram_edges',
+    'histogram_weights', 'trim_zeros', 'unique', 'unique_all', 'unique_axis', 'unique_counts',
+    'unique_inverse', 'unique_values',
+}
+UNBATCHED = UNBATCHED_STATISTICS | UNBATCHED_OTHER | UNBATCHED_INHERENT
 UNBATCHED_UNDER_GRAD = UNBATCHED | {"scipy.special.multigammaln"}
 # Batched for some arguments (scalar ``a`` with vector weights ``b`` refuses, clearly).
 SOMETIMES = {"scipy.special.logsumexp_b"}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from contextlib import contextmanager
 from operator import attrgetter
+from typing import Any
 
 from .backend import xp
 from .errors import ConversionError, GradkitError, NaNError, OpError
@@ -43,6 +44,9 @@ class _Batched:
 
 
 BATCHED = _Batched()
+# gradkit.batching, set when it is imported: it imports this module, and a batched box
+# exists only once it has been.
+_batching: Any = None
 _trace_ids = itertools.count(1)
 
 # Module globals rather than attributes of an object: they are read on the hot path.
@@ -687,8 +691,7 @@ def _apply(prim, args, kw):
         out = prim(*[a._value if type(a) is Tensor else a for a in args], **kw)
         return Tensor(out) if isinstance(out, xp.ndarray | xp.generic) else out
     if box._prim is BATCHED:
-        from .batching import apply_batched  # it imports this module
-        return apply_batched(prim, args, kw, top)
+        return _batching.apply_batched(prim, args, kw, top)
     unboxed = []
     parents = []
     vjps = prim.vjps
@@ -779,8 +782,7 @@ def nondifferentiable(fwd, name: str | None = None):
     def nd(*args, **kw):
         for a in args:
             if type(a) is Tensor and holds_batch(a):
-                from .batching import apply_batched_constant  # it imports this module
-                return apply_batched_constant(nd, args, kw)
+                return _batching.apply_batched_constant(nd, args, kw)
         try:
             return fwd(*[raw(a) for a in args], **{k: raw(v) for k, v in kw.items()})
         except ConversionError:  # Tensors inside lists: their values, as for a bare Tensor
