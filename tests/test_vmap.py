@@ -36,13 +36,7 @@ UNBATCHED_STATISTICS = {
     'quantile_normal_unbiased', 'quantile_weibull',
 }
 # Functions NumPy computes on one array, or whose rules decide on a whole array.
-UNBATCHED_OTHER = {
-    'choose', 'interp', 'interp_left_right', 'interp_period', 'linalg.lstsq_residuals',
-    'linalg.lstsq_s', 'linalg.lstsq_x', 'linspace_endpoints', 'linspace_retstep', 'logspace',
-    'scipy.stats.norm.cdf', 'scipy.stats.norm.isf', 'scipy.stats.norm.logcdf',
-    'scipy.stats.norm.logpdf', 'scipy.stats.norm.logsf', 'scipy.stats.norm.pdf',
-    'scipy.stats.norm.ppf', 'scipy.stats.norm.sf', 'select', 'unwrap',
-}
+UNBATCHED_OTHER: set[str] = set()
 # Shapes that depend on the values: no batch can hold them.
 UNBATCHED_INHERENT = {
     'bincount_weights', 'histogram_bin_edges', 'histogram_density', 'histogram_edges',
@@ -50,7 +44,7 @@ UNBATCHED_INHERENT = {
     'unique_inverse', 'unique_values',
 }
 UNBATCHED = UNBATCHED_STATISTICS | UNBATCHED_OTHER | UNBATCHED_INHERENT
-UNBATCHED_UNDER_GRAD = UNBATCHED | {"scipy.special.multigammaln"}
+UNBATCHED_UNDER_GRAD = UNBATCHED
 # Batched for some arguments (scalar ``a`` with vector weights ``b`` refuses, clearly).
 SOMETIMES = {"scipy.special.logsumexp_b"}
 
@@ -59,14 +53,24 @@ def _scaled(args, which, s):
     return [np.asarray(a) * s if k in which else a for k, a in enumerate(args)]
 
 
-def _batch(args, which):
-    return tuple(np.stack([np.asarray(a) * s for s in SCALES]) if k in which else a
-                 for k, a in enumerate(args))
+def _batch(args, which, axes=None):
+    """The batch of three examples, stacked along ``axes[k]`` for argument k (else 0)."""
+    return tuple(np.stack([np.asarray(a) * s for s in SCALES], axis=axes[k] if axes else 0)
+                 if k in which else a for k, a in enumerate(args))
 
 
-def _loop(f, args, which):
+def _loop(f, args, which, out_axis=0):
     outs = [f(*_scaled(args, which, s)) for s in SCALES]
-    return gk.tree_map(lambda *o: np.stack([np.asarray(x) for x in o]), *outs)
+    return gk.tree_map(lambda *o: np.stack([np.asarray(x) for x in o], axis=out_axis), *outs)
+
+
+def _draw_axes(data, args, out):
+    """A batch axis for every argument and one for the outputs, anywhere NumPy allows
+    (negative too), drawn by hypothesis."""
+    axes = tuple(data.draw(st.integers(-np.ndim(a) - 1, np.ndim(a)), label=f"in_axes[{k}]")
+                 for k, a in enumerate(args))
+    least = min(np.ndim(o) for o in gk.tree_flatten(out)[0])
+    return axes, data.draw(st.integers(-least - 1, least), label="out_axes")
 
 
 def _same(got, want, rtol):
@@ -108,6 +112,16 @@ def test_vmap_equals_a_loop(name, data):
                               _loop(ex.f, ex.args, which), 1e-12)
             continue
         _same(mapped(*_batch(ex.args, which)), _loop(ex.f, ex.args, which), 1e-12)
+    # every argument batched along a drawn axis, the outputs stacked along another
+    everything = set(range(n))
+    axes, out_axis = _draw_axes(data, ex.args, ex.f(*ex.args))
+    mapped = gk.vmap(ex.f, in_axes=axes, out_axes=out_axis)
+    call = lambda: mapped(*_batch(ex.args, everything, axes))  # noqa: E731
+    want = _loop(ex.f, ex.args, everything, out_axis)
+    if name in SOMETIMES:
+        _equal_or_refused(call, want, 1e-12)
+    else:
+        _same(call(), want, 1e-12)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -126,6 +140,30 @@ def test_vmap_of_grad_equals_a_loop(name, data):
                           1e-10)
         return
     _same(gk.vmap(loss)(*batch), _loop(loss, ex.args, set(range(n))), 1e-10)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@PROFILE
+@given(data=st.data())
+def test_vmap_of_jvp_equals_a_loop(name, data):
+    ex = data.draw(CASES[name], label=name)
+    n = len(ex.args)
+    rng = np.random.default_rng(0)
+    tangents = tuple(rng.standard_normal(np.shape(a)) for a in ex.args)
+
+    def pushed(*xs_and_ts):
+        return gk.jvp(ex.f, xs_and_ts[:n], xs_and_ts[n:])
+
+    both = ex.args + tangents
+    batch = _batch(both, set(range(2 * n)))
+    if name in UNBATCHED_UNDER_GRAD:
+        _refused(lambda: gk.vmap(pushed)(*batch))
+        return
+    if name in SOMETIMES:
+        _equal_or_refused(lambda: gk.vmap(pushed)(*batch), _loop(pushed, both, set(range(2 * n))),
+                          1e-10)
+        return
+    _same(gk.vmap(pushed)(*batch), _loop(pushed, both, set(range(2 * n))), 1e-10)
 
 
 # -- interface ---------------------------------------------------------------------------
