@@ -70,7 +70,8 @@ def apply_batched(prim, args, kw, trace: int):
         else:
             vals.append(a)
             batched.append(False)
-    out = rule(prim, vals, batched, kw)
+    out = rule(prim, vals, batched, kw, trace) if rule in _WANT_TRACE else \
+        rule(prim, vals, batched, kw)
     if isinstance(out, tuple):
         return tuple(_batch_box(o, trace) for o in out)
     return _batch_box(out, trace)
@@ -361,18 +362,21 @@ def _peel_to(a, trace: int) -> bool:
     return False
 
 
+def _here(i, trace: int) -> bool:
+    return type(i) is Tensor and i._trace == trace
+
+
 def _batched_index(index, advanced, trace: int, n: int):
     """The batch's index: an ``arange`` of the batch in front of one example's index,
-    batched entries replaced by their values. Returns it, its advanced positions, and the
-    axes that hold one example's advanced dimensions after the batch axis."""
-    for i in index:
-        if type(i) is Tensor and i._trace != trace:
-            raise GradkitError("vmap: indexing with an index batched by another vmap is not "
-                               "supported yet")
-    values = [i._value if type(i) is Tensor else i for i in index]
+    entries batched by ``trace`` replaced by their values (entries batched by an outer vmap
+    stay boxed, for its rule). Returns it, its advanced positions, and the axes that hold
+    one example's advanced dimensions after the batch axis."""
     adv_nd = len(xp.broadcast_shapes(*[
-        xp.shape(index[k]._value)[1:] if type(index[k]) is Tensor else xp.shape(index[k])
+        _shape(index[k]._value)[1:] if _here(index[k], trace) else _shape(index[k])
         for k in advanced]))
+    # A batched entry's example axes right-aligned with the others', after the batch axis
+    # (unbatched entries broadcast from the right by themselves).
+    values = [_align_to(i._value, adv_nd)[0] if _here(i, trace) else i for i in index]
     rows = xp.arange(n).reshape((n,) + (1,) * adv_nd)
     new_index = (rows,) + tuple(values)
     new_advanced = [0] + [k + 1 for k in advanced]
@@ -391,41 +395,50 @@ def _basic_before(index, advanced, nd: int) -> int:
     return count
 
 
-def _getitem(prim, vals, batched, kw):
+def _outer_batches(x, index):
+    """``x`` batched like the entries of ``index`` that an outer vmap batches, so that
+    ``prim(x, index)`` goes on to that vmap's rule."""
+    for i in index:
+        if type(i) is Tensor:
+            return batched_like(x, index)
+    return x
+
+
+def _getitem(prim, vals, batched, kw, trace):
     x, (index, advanced) = vals
-    if any(type(i) is Tensor for i in index):
+    if any(_here(i, trace) for i in index):
         n = _shape(x)[0]
-        trace = _top_batch(index)
         new_index, new_advanced, adv_nd = _batched_index(index, advanced, trace, n)
-        out = prim(x, (new_index, new_advanced))
+        out = prim(_outer_batches(x, new_index), (new_index, new_advanced))
         before = 0 if ops._front_moves(advanced) else _basic_before(index, advanced,
                                                                      _ndim(x) - 1)
         if before:  # NumPy put the advanced block first; one example has it later
             out = ops.moveaxis(out, tuple(range(1, 1 + adv_nd)),
                                tuple(range(1 + before, 1 + before + adv_nd)))
         return out
-    out = prim(x, ((slice(None),) + index, [k + 1 for k in advanced]))
+    index = (slice(None),) + index
+    out = prim(_outer_batches(x, index), (index, [k + 1 for k in advanced]))
     if ops._front_moves(advanced):  # NumPy put the advanced axes first, then the batch
-        out = ops.moveaxis(out, ops._adv_ndim(index, advanced), 0)
+        out = ops.moveaxis(out, ops._adv_ndim(index[1:], advanced), 0)
     return out
 
 
-def _scatter_add(prim, vals, batched, kw):
+def _scatter_add(prim, vals, batched, kw, trace):
     g, (index, advanced), shape, nb = vals
-    if any(type(i) is Tensor for i in index):
+    if any(_here(i, trace) for i in index):
         if nb:
             raise GradkitError("vmap: a batched index under a batched Jacobian is not "
                                "supported yet")
         n = _shape(g)[0]
-        trace = _top_batch(index)
         new_index, new_advanced, adv_nd = _batched_index(index, advanced, trace, n)
         before = 0 if ops._front_moves(advanced) else _basic_before(index, advanced,
                                                                      len(shape))
         if before:  # lay g out as the batch's getitem left it
             g = ops.moveaxis(g, tuple(range(1 + before, 1 + before + adv_nd)),
                              tuple(range(1, 1 + adv_nd)))
-        return prim(g, (new_index, new_advanced), (n,) + tuple(shape), 0)
-    return prim(g, (index, advanced), shape, nb + 1)
+        return prim(_outer_batches(g, new_index), (new_index, new_advanced),
+                    (n,) + tuple(shape), 0)
+    return prim(_outer_batches(g, index), (index, advanced), shape, nb + 1)
 
 
 def _concatenate(prim, vals, batched, kw):
@@ -552,6 +565,10 @@ def _primitive(module, name: str):
         if prim is not None and hasattr(prim, "vjps") and prim.__name__ == name:
             return prim
     raise GradkitError(f"vmap: no primitive {name!r} in {module.__name__}")
+
+
+# Rules that need to know which vmap they serve: the index holds other vmaps' boxes too.
+_WANT_TRACE = {_getitem, _scatter_add}
 
 
 def _install() -> None:

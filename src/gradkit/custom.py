@@ -103,12 +103,9 @@ class custom_vjp:
                 top = a._trace
                 box = a
         if box is not None and box._prim is BATCHED:
-            # Under vmap with no derivative taken below it: the function's own value.
-            if any(type(a) is Tensor and type(a._value) is Tensor for a in args):
-                raise GradkitError(f"custom_vjp {self.__name__}: differentiating through "
-                                   f"vmap of a custom_vjp function is not supported yet; put "
-                                   f"the derivative inside vmap (vmap(grad(f)))")
-            return self.fun(*args)
+            if any(_differentiated(a) for a in args):
+                return self._batched(args, top)
+            return self.fun(*args)  # no derivative taken below the batch: the value alone
         if top <= EAGER and top != EAGER or self.fwd is None:
             if self.fwd is None and top != CONST:
                 raise GradkitError(f"custom_vjp {self.__name__}: call .defvjp(fwd, bwd) "
@@ -137,6 +134,32 @@ class custom_vjp:
         outs = [_box(o, top, _Slot(k, len(leaves), self.__name__), ((0, node),), (), {})
                 for k, o in enumerate(leaves)]
         return tree_unflatten(out_def, outs)
+
+    def _batched(self, args, top: int):
+        """This function on the batch of vmap ``top``, differentiated by traces below it
+        (``grad(vmap(f))``): a custom_vjp of the whole batch whose fwd and bwd are vmaps of
+        the user's, so the user's rule still gives the derivative."""
+        from .batching import _batch_box, vmap  # it imports this module
+
+        if self.fwd is None:
+            raise GradkitError(f"custom_vjp {self.__name__}: call .defvjp(fwd, bwd) before "
+                               f"differentiating it")
+        axes = tuple(0 if type(a) is Tensor and a._trace == top else None for a in args)
+
+        def bwd(res, g):
+            cts = vmap(self.bwd)(res, g)
+            if not isinstance(cts, tuple):
+                raise GradkitError(f"custom_vjp {self.__name__}: bwd must return a tuple with "
+                                   f"one cotangent per argument, got {type(cts).__name__}")
+            # An argument shared by the batch gets the sum of the examples' cotangents.
+            return tuple(ct if ct is None or ax == 0 else ops.sum(ct, axis=0)
+                         for ct, ax in zip(cts, axes))
+
+        whole = custom_vjp(vmap(self.fun, in_axes=axes))
+        whole.__name__ = self.__name__
+        whole.defvjp(vmap(self.fwd, in_axes=axes), bwd)
+        out = whole(*[a._value if ax == 0 else a for a, ax in zip(args, axes)])
+        return tree_map(lambda o: _batch_box(o, top), out)
 
     def joint(self, g, node):
         res, multi = node._args
@@ -185,6 +208,15 @@ class custom_vjp:
             raise GradkitError(f"custom_vjp {self.__name__}: bwd must return a tuple with one "
                                f"cotangent per argument, got {type(cts).__name__}")
         return cts
+
+
+def _differentiated(a) -> bool:
+    """Whether ``a`` carries a derivative trace (under any batch boxes it has)."""
+    while type(a) is Tensor:
+        if a._prim is not BATCHED:
+            return a._trace > CONST
+        a = a._value
+    return False
 
 
 class _Slot:
