@@ -567,6 +567,56 @@ def _primitive(module, name: str):
     raise GradkitError(f"vmap: no primitive {name!r} in {module.__name__}")
 
 
+def _lift(v, n: int, lead: int, tail: int):
+    """A per-example operand of ``tail`` axes as (batch, 1 x lead, its axes): aligned with
+    an input whose examples carry ``lead`` leading axes (a Jacobian's basis)."""
+    s = _shape(v)
+    return ops._reshape(v, (n,) + (1,) * lead + s[len(s) - tail:])
+
+
+def _conv(prim, vals, batched, kw):
+    """The convolution's forward carries leading axes itself; per-example weights or bias
+    go through its im2col form, one batched matrix product."""
+    from .nn import functional
+
+    x, w, b, kh, kwd = vals
+    if not (batched[1] or batched[2]):
+        return prim(*vals)
+    n = _size(vals, batched)
+    x = x if batched[0] else _with_batch(x, n)
+    lead = _ndim(x) - 5
+    out = ops.matmul(functional._im2col(x, kh, kwd),
+                     _lift(w, n, lead, 2) if batched[1] else w)
+    if b is None:
+        return out
+    return ops.add(out, _lift(ops._reshape(b, _shape(b)[:-1] + (1, _shape(b)[-1])), n, lead, 2)
+                   if batched[2] else b)
+
+
+def _conv_input_grad(prim, vals, batched, kw):
+    """The transposed convolution: with per-example weights, one kernel offset at a time
+    (a loop over the kernel, not the batch), each a batched product padded into place."""
+    g, w, kh, kwd, xshape = vals
+    if not batched[1]:
+        return prim(*vals)
+    n = _size(vals, batched)
+    g = g if batched[0] else _with_batch(g, n)
+    lead = _ndim(g) - 3
+    h, wd, c = xshape[-3:]
+    ho, wo = h - kh + 1, wd - kwd + 1
+    g4 = ops._reshape(g, _shape(g)[:-2] + (-1, ho, wo, _shape(g)[-1]))
+    w = _lift(w, n, lead + 2, 2)  # against g4's (..., N, H', W', F)
+    out = None
+    for a in range(kh):
+        for bb in range(kwd):
+            k = (a * kwd + bb) * c
+            part = ops.matmul(g4, ops.swapaxes(w[..., k:k + c, :], -1, -2))
+            pads = ((0, 0),) * (_ndim(part) - 3) + ((a, kh - 1 - a), (bb, kwd - 1 - bb), (0, 0))
+            part = ops.pad(part, pads)
+            out = part if out is None else ops.add(out, part)
+    return out
+
+
 # Rules that need to know which vmap they serve: the index holds other vmaps' boxes too.
 _WANT_TRACE = {_getitem, _scatter_add}
 
@@ -604,6 +654,8 @@ def _install() -> None:
         table[getattr(elementwise, f"_{name}")] = _elementwise
     table[linalg._norm2] = _reduction
     table[linalg._unit] = _reduction
+    table[functional._conv] = _conv
+    table[functional._conv_input_grad] = _conv_input_grad
     for name in ("leaky_relu",):
         prim = getattr(functional, f"_{name}", None)
         if prim is not None:

@@ -10,7 +10,7 @@ from . import ops
 from ._rules import _dtype, _shape
 from .backend import xp
 from .errors import GradkitError, ShapeMismatchError
-from .graph import BATCHED, CONST, EAGER, Tensor, _box, raw
+from .graph import BATCHED, CONST, EAGER, Tensor, _box, carries_derivative, raw
 from .tree import _LEAF, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_vjp", "stop_gradient"]
@@ -103,7 +103,7 @@ class custom_vjp:
                 top = a._trace
                 box = a
         if box is not None and box._prim is BATCHED:
-            if any(_differentiated(a) for a in args):
+            if any(carries_derivative(a) for a in args):
                 return self._batched(args, top)
             return self.fun(*args)  # no derivative taken below the batch: the value alone
         if top <= EAGER and top != EAGER or self.fwd is None:
@@ -208,15 +208,6 @@ class custom_vjp:
             raise GradkitError(f"custom_vjp {self.__name__}: bwd must return a tuple with one "
                                f"cotangent per argument, got {type(cts).__name__}")
         return cts
-
-
-def _differentiated(a) -> bool:
-    """Whether ``a`` carries a derivative trace (under any batch boxes it has)."""
-    while type(a) is Tensor:
-        if a._prim is not BATCHED:
-            return a._trace > CONST
-        a = a._value
-    return False
 
 
 class _Slot:

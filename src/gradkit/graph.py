@@ -28,7 +28,7 @@ from .backend import xp
 from .errors import ConversionError, GradkitError, NaNError, OpError
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "defprimitive",
-           "nondifferentiable", "raw", "plain", "rebatch", "holds_batch"]
+           "nondifferentiable", "raw", "plain", "rebatch", "holds_batch", "carries_derivative"]
 
 CONST = -1
 EAGER = 0
@@ -450,6 +450,15 @@ def holds_batch(x) -> bool:
     while type(x) is Tensor:
         if x._prim is BATCHED:
             return True
+        x = x._value
+    return False
+
+
+def carries_derivative(x) -> bool:
+    """Whether ``x`` is, or holds under its batch boxes, a box of a derivative trace."""
+    while type(x) is Tensor:
+        if x._prim is not BATCHED:
+            return x._trace > CONST
         x = x._value
     return False
 

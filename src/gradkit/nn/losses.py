@@ -20,7 +20,7 @@ import numpy as np
 from .. import numpy as gnp
 from .._rules import _shape
 from ..errors import GradkitError
-from ..graph import Tensor, raw
+from ..graph import Tensor, plain, raw
 
 __all__ = ["mse", "binary_cross_entropy_with_logits", "cross_entropy", "accuracy"]
 
@@ -132,17 +132,18 @@ def cross_entropy(logits, target, reduction: str = "mean", axis: int = -1,
             probs = probs * (1.0 - label_smoothing) + label_smoothing / k
         loss = -gnp.sum(probs * logp, axis=ax)
     else:
-        labels = np.asarray(t)
+        labels = t if type(t) is Tensor else np.asarray(t)  # a Tensor: batched by vmap
         expected = zshape[:ax] + zshape[ax + 1:]
-        if labels.dtype.kind not in "iu" or labels.shape != expected:
+        if labels.dtype.kind not in "iu" or tuple(labels.shape) != expected:
             raise GradkitError(
                 f"{where}: target must be integer labels of shape {expected} or "
                 f"probabilities of shape {zshape}; got dtype {labels.dtype}, shape "
-                f"{labels.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= k):
+                f"{tuple(labels.shape)}")
+        values = plain(labels)  # the whole batch's: in range for all or refused
+        if values.size and (values.min() < 0 or values.max() >= k):
             raise GradkitError(f"{where}: labels must be in [0, {k}), got values from "
-                               f"{labels.min()} to {labels.max()}")
-        picked = gnp.take_along_axis(logp, np.expand_dims(labels, ax), axis=ax)
+                               f"{values.min()} to {values.max()}")
+        picked = gnp.take_along_axis(logp, gnp.expand_dims(labels, ax), axis=ax)
         loss = -gnp.reshape(picked, expected)
         if label_smoothing:
             loss = loss * (1.0 - label_smoothing) - gnp.sum(logp, axis=ax) * (

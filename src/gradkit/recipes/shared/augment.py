@@ -6,7 +6,7 @@ import numpy as onp
 
 from ... import nn
 from ...errors import GradkitError
-from ...graph import Tensor
+from ...graph import Tensor, carries_derivative, plain, rebatch
 
 __all__ = ["RandomShift"]
 
@@ -51,21 +51,24 @@ class RandomShift(nn.Module):
         self.rng = nn.init.as_generator(rng)
 
     def forward(self, x):
-        if isinstance(x, Tensor):
-            raise GradkitError("RandomShift: takes the input arrays, not a Tensor (it is "
-                               "not differentiated; put it first)")
         if not self.training or self.max_shift == 0:
             return x
-        x = onp.asarray(x)
+        boxed = isinstance(x, Tensor)
+        if boxed and carries_derivative(x):
+            raise GradkitError("RandomShift: takes the input arrays, not a Tensor (it is "
+                               "not differentiated; put it first)")
+        # Under vmap (boxes of the batch only): every image of every example its own shift.
+        value = plain(x) if boxed else onp.asarray(x)
         h, w = self.image_shape
-        s, n = self.max_shift, len(x)
-        if x.size != n * h * w:
+        s, n = self.max_shift, value.size // (h * w)
+        if value.ndim == 0 or value.size != n * h * w:
             raise GradkitError(f"RandomShift: expected images of {h}x{w} pixels, got input "
-                               f"shape {x.shape}")
-        padded = onp.pad(x.reshape(n, h, w), ((0, 0), (s, s), (s, s)))
+                               f"shape {value.shape}")
+        padded = onp.pad(value.reshape(n, h, w), ((0, 0), (s, s), (s, s)))
         windows = onp.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(1, 2))
         dy, dx = self.rng.integers(0, 2 * s + 1, size=(2, n))
-        return windows[onp.arange(n), dy, dx].reshape(x.shape)
+        out = windows[onp.arange(n), dy, dx].reshape(value.shape)
+        return rebatch(out, x) if boxed else out
 
     def extra_repr(self) -> str:
         return f"max_shift={self.max_shift}, image_shape={self.image_shape}"
