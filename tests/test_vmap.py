@@ -24,27 +24,13 @@ from primtable import CASES, PROFILE
 NAMES = list(CASES)
 SCALES = (1.0, 1.0 + 1e-3, 1.0 - 2e-3)   # three examples, each inside the case's domain
 
-# Not batched: each raises a GradkitError that names vmap or the batch (never a wrong value).
-# Statistics computed on sorted values or NaN masks (gradkit/statistics.py).
-UNBATCHED_STATISTICS = {
-    'average_weights', 'cov_weights', 'median', 'median_axis', 'nancumprod', 'nancumsum',
-    'nanmax', 'nanmean', 'nanmedian', 'nanmin', 'nanpercentile', 'nanprod', 'nanquantile',
-    'nanstd', 'nansum', 'nanvar', 'percentile', 'quantile_averaged_inverted_cdf',
-    'quantile_closest_observation', 'quantile_hazen', 'quantile_higher',
-    'quantile_interpolated_inverted_cdf', 'quantile_inverted_cdf', 'quantile_linear',
-    'quantile_lower', 'quantile_median_unbiased', 'quantile_midpoint', 'quantile_nearest',
-    'quantile_normal_unbiased', 'quantile_weibull',
-}
-# Functions NumPy computes on one array, or whose rules decide on a whole array.
-UNBATCHED_OTHER: set[str] = set()
-# Shapes that depend on the values: no batch can hold them.
-UNBATCHED_INHERENT = {
+# Not batched: shapes that depend on the values, which no batch can hold. Each raises a
+# GradkitError that names vmap or the batch (never a wrong value).
+UNBATCHED = {
     'bincount_weights', 'histogram_bin_edges', 'histogram_density', 'histogram_edges',
     'histogram_weights', 'trim_zeros', 'unique', 'unique_all', 'unique_axis', 'unique_counts',
     'unique_inverse', 'unique_values',
 }
-UNBATCHED = UNBATCHED_STATISTICS | UNBATCHED_OTHER | UNBATCHED_INHERENT
-UNBATCHED_UNDER_GRAD = UNBATCHED
 # Batched for some arguments (scalar ``a`` with vector weights ``b`` refuses, clearly).
 SOMETIMES = {"scipy.special.logsumexp_b"}
 
@@ -132,7 +118,7 @@ def test_vmap_of_grad_equals_a_loop(name, data):
     n = len(ex.args)
     loss = gk.grad(lambda *a: gnp.sum(ex.f(*a) ** 2), argnums=tuple(range(n)))
     batch = _batch(ex.args, set(range(n)))
-    if name in UNBATCHED_UNDER_GRAD:
+    if name in UNBATCHED:
         _refused(lambda: gk.vmap(loss)(*batch))
         return
     if name in SOMETIMES:
@@ -156,7 +142,7 @@ def test_vmap_of_jvp_equals_a_loop(name, data):
 
     both = ex.args + tangents
     batch = _batch(both, set(range(2 * n)))
-    if name in UNBATCHED_UNDER_GRAD:
+    if name in UNBATCHED:
         _refused(lambda: gk.vmap(pushed)(*batch))
         return
     if name in SOMETIMES:
@@ -242,6 +228,87 @@ def test_custom_vjp_and_stop_gradient_inside_vmap():
     np.testing.assert_allclose(sg, xs)
 
 
+_X = np.arange(120.0).reshape(4, 5, 6) / 7.0
+_J = np.array([0, 4, 1])
+# (one example's indexing, its batched integer arguments): three examples, so that a batch
+# axis misplaced against an index of length 3 would broadcast silently.
+INDEXING = {
+    "scalar": (lambda x, i: x[i], (np.array([3, 0, 2]),)),
+    "scalar and array": (lambda x, i: x[i, _J], (np.array([3, 0, 2]),)),
+    "array then scalar, apart": (lambda x, a, i: x[a, :, i],
+                                 (np.array([[0, 1], [3, 3], [2, 0]]), np.array([5, 0, 2]))),
+    "matrix": (lambda x, a: x[:, a], (np.array([[[0, 1], [4, 2]], [[3, 3], [1, 0]],
+                                                 [[2, 2], [0, 4]]]),)),
+    "column against scalars": (lambda x, i: x[_J[:, None] % 4, i], (np.array([1, 4, 2]),)),
+    "negative": (lambda x, i: x[..., i], (np.array([-1, 0, -6]),)),
+}
+
+
+@pytest.mark.parametrize("name", INDEXING)
+def test_batched_integer_indices_equal_a_loop(name):
+    f, idx = INDEXING[name]
+    n = len(idx)
+    tensor = gk.Tensor(_X)
+    got = gk.vmap(lambda *i: f(tensor, *i))(*idx)
+    want = np.stack([f(_X, *[a[k] for a in idx]) for k in range(3)])
+    np.testing.assert_array_equal(got, want)
+
+    def loss(x, *i):
+        return gnp.sum(gnp.sin(f(x, *i)) ** 2)
+
+    xs = np.stack([_X, 2 * _X, -_X])
+    got = gk.vmap(gk.grad(loss))(xs, *idx)
+    want = np.stack([gk.grad(loss)(xs[k], *[a[k] for a in idx]) for k in range(3)])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    # the index batched, x shared: the gradient sums the examples' scatters
+    got = gk.grad(lambda x: gnp.sum(gk.vmap(loss, in_axes=(None,) + (0,) * n)(x, *idx)))(_X)
+    want = sum(gk.grad(loss)(_X, *[a[k] for a in idx]) for k in range(3))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_indices_batched_by_two_vmaps():
+    tensor = gk.Tensor(_X)
+    rows, cols = np.array([3, 1]), np.array([0, 5, 2])
+    got = gk.vmap(lambda i: gk.vmap(lambda j: tensor[i, :, j])(cols))(rows)
+    np.testing.assert_array_equal(got, np.stack([np.stack([_X[i, :, j] for j in cols])
+                                                 for i in rows]))
+    # the outer vmap's index on the inner vmap's array, under a grad between them
+    xs = np.stack([_X[0], _X[1], 2 * _X[2]])
+
+    def per_row(i):
+        return gk.grad(lambda w: gnp.sum(gk.vmap(lambda x: (w * x)[i] ** 2)(xs)))(1.5)
+
+    want = [sum(2 * 1.5 * x[i] @ x[i] for x in xs) for i in (4, 0)]
+    np.testing.assert_allclose(gk.vmap(per_row)(np.array([4, 0])), want, rtol=1e-12)
+
+
+def test_custom_vjp_differentiated_through_vmap_uses_its_rule():
+    # A straight-through rounding: differentiating round itself would give 0 everywhere.
+    @gk.custom_vjp
+    def scaled_round(w, x):
+        return gnp.round(w * x), w - x
+
+    scaled_round.defvjp(lambda w, x: (scaled_round.fun(w, x), (w, x)),
+                        lambda r, g: (g[0] * r[1] + g[1], g[0] * r[0] - g[1]))
+    xs = np.array([0.2, 1.7, -0.6])
+
+    def batched(w, xs):
+        a, b = gk.vmap(scaled_round, in_axes=(None, 0))(w, xs)
+        return gnp.sum(a * xs) + gnp.sum(b ** 2)
+
+    def looped(w, xs):
+        return sum(scaled_round(w, xs[i])[0] * xs[i] + scaled_round(w, xs[i])[1] ** 2
+                   for i in range(3))
+
+    for argnums in (0, 1, (0, 1)):
+        got = gk.grad(batched, argnums=argnums)(1.3, xs)
+        want = gk.grad(looped, argnums=argnums)(1.3, xs)
+        gk.tree_map(lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-12), got, want)
+    assert gk.grad(batched)(1.3, xs) != 0.0
+    np.testing.assert_allclose(gk.jacobian(lambda z: gk.vmap(scaled_round)(z, xs)[0])(xs),
+                               np.diag(xs), rtol=1e-12)
+
+
 def test_python_control_flow_and_conversions_are_clear_errors():
     with pytest.raises(GradkitError, match="bool"):
         gk.vmap(lambda x: x if x > 0 else -x)(np.arange(3.0))
@@ -304,6 +371,46 @@ def test_per_example_gradients_of_a_module_by_functional_call():
     for k in params:
         want = np.stack([gk.grad(loss)(params, X[i], Y[i])[k] for i in range(6)])
         np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-15)
+
+
+def _cnn_loss(model):
+    def loss(p, x, y):
+        return nn.cross_entropy(nn.functional_call(model, p, x[None]), y[None])
+    return loss
+
+
+def test_per_example_gradients_of_the_cnn_recipe_network_equal_a_loop():
+    from gradkit.recipes.cnn import build_cnn
+
+    model = build_cnn(0, channels=(4, 6, 8)).eval()
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(5, 1, 8, 8)), rng.integers(0, 10, 5)
+    loss = _cnn_loss(model)
+    got = gk.vmap(gk.grad(loss), in_axes=(None, 0, 0))(params, X, Y)
+    for k in params:
+        want = np.stack([gk.grad(loss)(params, X[i], Y[i])[k] for i in range(5)])
+        np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-15)
+    # an ensemble: every example its own weights (batched convolution weights and bias)
+    ens = {k: np.stack([v, 0.5 * v, -v]) for k, v in params.items()}
+    got = gk.vmap(gk.grad(loss))(ens, X[:3], Y[:3])
+    for k in params:
+        want = np.stack([gk.grad(loss)({q: v[i] for q, v in ens.items()}, X[i], Y[i])[k]
+                         for i in range(3)])
+        np.testing.assert_allclose(got[k], want, rtol=1e-12, atol=1e-15)
+
+
+def test_random_shift_draws_per_example_under_vmap():
+    from gradkit.recipes.cnn import build_cnn
+
+    model = build_cnn(0, channels=(2, 2, 2))
+    shift = model[0]
+    x = np.arange(64.0).reshape(1, 8, 8)
+    out = gk.vmap(lambda im: shift(im[None])[0])(np.stack([x] * 8))
+    assert len({o.tobytes() for o in np.asarray(out)}) > 1   # not one shift for the batch
+    assert all(np.isin(o, np.append(x, 0.0)).all() for o in np.asarray(out))
+    with pytest.raises(GradkitError, match="RandomShift"):
+        gk.grad(lambda im: gnp.sum(shift(im)))(x[None])
 
 
 def test_dropout_draws_an_independent_mask_per_example():

@@ -40,7 +40,12 @@ def _batch_box(value, trace: int) -> Tensor:
 
 
 def _shape(x) -> tuple:
-    return x.shape if type(x) is Tensor or type(x) is xp.ndarray else xp.shape(x)
+    t = type(x)
+    if t is Tensor or t is xp.ndarray:
+        return x.shape
+    if t is float or t is int or t is type or t is xp.dtype or isinstance(x, xp.dtype):
+        return ()  # scalars, and the dtype argument of astype
+    return xp.shape(x)
 
 
 def _ndim(x) -> int:
@@ -122,13 +127,12 @@ def _align(vals, batched) -> list:
     with a batched one's example axes; a batched operand with fewer example axes than
     another needs ones inserted after its batch axis.
     """
-    nd = max((_ndim(v) - b for v, b in zip(vals, batched) if v is not None), default=0)
-    out = []
-    for v, b in zip(vals, batched):
-        if b and _ndim(v) - 1 < nd:
-            s = _shape(v)
-            v = ops._reshape(v, (s[0],) + (1,) * (nd - len(s) + 1) + s[1:])
-        out.append(v)
+    shapes = [None if v is None else _shape(v) for v in vals]
+    nd = max((len(s) - b for s, b in zip(shapes, batched) if s is not None), default=0)
+    out = list(vals)
+    for k, (s, b) in enumerate(zip(shapes, batched)):
+        if b and len(s) - 1 < nd:
+            out[k] = ops._reshape(vals[k], (s[0],) + (1,) * (nd - len(s) + 1) + s[1:])
     return out
 
 
@@ -530,6 +534,16 @@ def _solve(prim, vals, batched, kw):
     return prim(a, b)
 
 
+def _lstsq(prim, vals, batched, kw):
+    """``linalg.lstsq``'s ``x`` and residuals, read from the cache lstsq computed for the
+    whole batch; ``a`` and ``b`` both get the batch, so that in the derivative rules a
+    vector ``b`` is still one axis short of ``a``."""
+    a, b, cache = vals
+    n = _size(vals, batched)
+    return prim(a if batched[0] else _with_batch(a, n), b if batched[1] else _with_batch(b, n),
+                cache)
+
+
 _ELEMENTWISE = (
     "negative", "positive", "abs", "sqrt", "cbrt", "exp", "expm1", "exp2", "log", "log1p",
     "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
@@ -643,7 +657,8 @@ def _install() -> None:
     table.update({ops._pad_constant: _pad, ops._diag_embed: _last_axes,
                   ops._windows: _windows, ops._unwindow: _unwindow,
                   statistics._cumprod: _cumprod, linalg._solve: _solve,
-                  linalg._undefined: _zeros_of_shape})
+                  linalg._undefined: _zeros_of_shape, linalg._lstsq_x: _lstsq,
+                  linalg._lstsq_res: _lstsq})
     for name in ("inv", "det", "_logabsdet", "_cofactors", "_cholesky", "_eigh_w", "_eigh_v",
                  "_eigvalsh", "_svd_u", "_svd_s", "_svd_vh", "_svdvals", "_qr_q", "_qr_r",
                  "_pinv"):

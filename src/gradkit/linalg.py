@@ -26,6 +26,7 @@ from .arguments import refuse_out
 from .backend import xp
 from .errors import GradkitError
 from .graph import (
+    BATCHED,
     Tensor,
     defprimitive,
     holds_batch,
@@ -687,20 +688,27 @@ def pinv(a, rcond=None, hermitian: bool = False, *, rtol=_NOVALUE):
 
 def _lstsq_rank_check(a, cache) -> None:
     n = _shape(a)[-1]
-    if cache[2] < n:
+    # cache[2] holds one rank per example inside vmap (a plain array): all must be full
+    if xp.any(xp.asarray(cache[2]) < n):
         raise GradkitError(f"linalg.lstsq: the gradient needs a of full column rank; a has "
                            f"shape {_shape(a)} and rank {cache[2]}")
 
 
-def _as_columns(b):
-    return b if _ndim(b) == 2 else expand_dims(b, -1)
+def _is_vector(a, b) -> bool:
+    """Whether ``b`` is one right-hand side: one axis fewer than ``a`` (inside vmap the
+    rules may see both stacked along the batch, which lstsq's batching rule arranges)."""
+    return _ndim(b) == _ndim(a) - 1
+
+
+def _as_columns(a, b):
+    return expand_dims(b, -1) if _is_vector(a, b) else b
 
 
 def _lstsq_parts(g, ans, a, b, cache):
     # x = (a^T a)^-1 a^T b: with z = (a^T a)^-1 g and r = b - a x,
     # ga = r z^T - a z x^T and gb = a z.
     _lstsq_rank_check(a, cache)
-    vec = _ndim(b) == 1
+    vec = _is_vector(a, b)
     x2, g2 = (expand_dims(ans, -1), expand_dims(g, -1)) if vec else (ans, g)
     z = _solve(matmul(_mT(a), a), g2)
     az = matmul(a, z)
@@ -709,7 +717,7 @@ def _lstsq_parts(g, ans, a, b, cache):
 
 def _lstsq_rule_a(g, ans, a, b, cache):
     vec, x2, z, az = _lstsq_parts(g, ans, a, b, cache)
-    r = _as_columns(b) - matmul(a, x2)
+    r = _as_columns(a, b) - matmul(a, x2)
     return matmul(r, _mT(z)) - matmul(az, _mT(x2))
 
 
@@ -725,8 +733,8 @@ _lstsq_x = defprimitive(lambda a, b, cache: cache[0], "linalg.lstsq", _lstsq_rul
 def _lstsq_res_parts(g, a, b, cache):
     # residuals_j = |b_j - a x_j|^2 at the optimum x: d/da = -2 r_j x_j^T, d/db = 2 r_j.
     _lstsq_rank_check(a, cache)
-    x2 = _as_columns(_lstsq_x(a, b, cache))
-    r = _as_columns(b) - matmul(a, x2)
+    x2 = _as_columns(a, _lstsq_x(a, b, cache))
+    r = _as_columns(a, b) - matmul(a, x2)
     return r * expand_dims(g * 2.0, -2), x2
 
 
@@ -737,7 +745,7 @@ def _lstsq_res_rule_a(g, ans, a, b, cache):
 
 def _lstsq_res_rule_b(g, ans, a, b, cache):
     rg, _ = _lstsq_res_parts(g, a, b, cache)
-    return rg if _ndim(b) == 2 else squeeze(rg, -1)
+    return squeeze(rg, -1) if _is_vector(a, b) else rg
 
 
 _lstsq_res = defprimitive(lambda a, b, cache: cache[1], "linalg.lstsq", _lstsq_res_rule_a,
@@ -751,6 +759,11 @@ def lstsq(a, b, rcond=None):
     ``x``, ``residuals`` and ``s`` are differentiable; the derivatives of ``x`` and
     ``residuals`` need ``a`` of full column rank (``GradkitError`` otherwise).
 
+    Inside ``vmap`` the examples' systems are solved together from the stacked SVD, with
+    NumPy's cut-off ``rcond * s_max`` for each; ``rank`` is then one integer per example.
+    Residuals whose shape would differ between examples (some of full column rank, some
+    not) are refused.
+
     Examples
     --------
     >>> import numpy as np
@@ -763,9 +776,7 @@ def lstsq(a, b, rcond=None):
         raise GradkitError(f"linalg.lstsq: a must be 2-D and b 1-D or 2-D, got shapes "
                            f"{_shape(a)} and {_shape(b)}")
     if holds_batch(a) or holds_batch(b):
-        raise GradkitError("linalg.lstsq inside vmap: NumPy's lstsq solves one system at a "
-                           "time; use linalg.pinv(a) @ b or linalg.solve on the normal "
-                           "equations")
+        return _lstsq_batched(a, b, rcond)
     cache = _lapack("linalg.lstsq", xp.linalg.lstsq, raw(a), raw(b), rcond)
     x = _lstsq_x(a, b, cache)
     res = cache[1]
@@ -773,6 +784,70 @@ def lstsq(a, b, rcond=None):
         res = _lstsq_res(a, b, cache)
     return x, res, cache[2], _svdvals(a, cache[3])
 
+
+def _batches(x) -> tuple:
+    """The vmap traces ``x`` is batched in, outermost box first."""
+    out = []
+    while type(x) is Tensor:
+        if x._prim is BATCHED:
+            out.append(x._trace)
+        x = x._value
+    return tuple(out)
+
+
+def _lstsq_stacked(a, b, rcond) -> tuple:
+    """NumPy's lstsq ``(x, residuals, rank, s)`` for stacks of systems (NumPy's takes
+    one): by the stacked SVD, with NumPy's cut-off ``rcond * s_max`` for each system.
+    Residuals are filled where every system has full column rank and more rows than
+    columns, as NumPy; else None."""
+    m, n = a.shape[-2:]
+    vec = b.ndim == a.ndim - 1
+    b2 = b[..., None] if vec else b
+    u, s, vh = _lapack("linalg.lstsq", xp.linalg.svd, a, full_matrices=False)
+    eps = xp.finfo(s.dtype).eps
+    cut = eps * max(m, n) if rcond is None else (eps if rcond < 0 else rcond)
+    big = s > cut * s[..., :1] if s.shape[-1] else s > 0
+    rank = xp.count_nonzero(big, axis=-1).astype(xp.int32)  # LAPACK's integer, as NumPy
+    inv_s = xp.where(big, 1 / xp.where(big, s, 1), 0).astype(s.dtype)
+    x = _mH_plain(vh) @ (inv_s[..., None] * (_mH_plain(u) @ b2))
+    res = None
+    if m > n and xp.all(rank == n):
+        res = xp.sum(xp.abs(b2 - a @ x) ** 2, axis=-2)
+    elif not (m > n and xp.any(rank == n)):
+        res = xp.empty(a.shape[:-2] + (0,), dtype=s.dtype)
+    return (x[..., 0] if vec else x), res, rank, s
+
+
+def _mH_plain(x):
+    return xp.conj(xp.swapaxes(x, -1, -2)) if xp.iscomplexobj(x) else xp.swapaxes(x, -1, -2)
+
+
+def _lstsq_batched(a, b, rcond):
+    """``lstsq`` inside vmap: each example's system solved at once from the stacked SVD;
+    the derivatives are lstsq's own rules, batched."""
+    ta, tb = _batches(a), _batches(b)
+    if ta and tb and ta != tb:
+        raise GradkitError("linalg.lstsq inside nested vmaps: a and b are batched by "
+                           "different vmaps; batch both by the same ones")
+    like = a if ta else b
+    pa, pb = plain(a), plain(b)
+    k = pa.ndim - 2 if ta else pb.ndim - _ndim(b)  # the batch axes, in front
+    lead = (pa if ta else pb).shape[:k]
+    if not ta:
+        pa = xp.broadcast_to(pa, lead + pa.shape)
+    if not tb:
+        pb = xp.broadcast_to(pb, lead + pb.shape)
+    cache = _lstsq_stacked(pa, pb, rcond)
+    if cache[1] is None:
+        raise GradkitError("linalg.lstsq inside vmap: the residuals' shape differs between "
+                           "the examples of the batch (filled only where a has full column "
+                           "rank); use the solution x and compute them as sum((b - a @ x)**2)")
+    x = _lstsq_x(a, b, cache)
+    res = _lstsq_res(a, b, cache) if cache[1].shape[-1] else rebatch(cache[1], like)
+    if not ta:  # the same matrix for every example: its rank and singular values once
+        first = (0,) * k
+        return x, res, cache[2][first], _svdvals(a, cache[3][first])
+    return x, res, rebatch(cache[2], a), _svdvals(a, cache[3])
 
 # -- products and powers ------------------------------------------------------------------
 

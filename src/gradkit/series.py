@@ -17,14 +17,22 @@ from .arguments import as_array, holds_tensor
 from .backend import xp
 from .backend import xp as _XP
 from .errors import GradkitError
-from .graph import Tensor, holds_batch, op_error, raw
+from .graph import Tensor, holds_batch, op_error, plain, raw, rebatch
 from .ops import (
     _cast_to,
     astype,
     broadcast_to,
+    clip,
     concatenate,
+    equal,
+    expand_dims,
     flip,
     getitem,
+    greater,
+    isnan,
+    less,
+    less_equal,
+    logical_and,
     matmul,
     moveaxis,
     pad,
@@ -33,7 +41,6 @@ from .ops import (
     sliding_window_view,
     stack,
     sum,
-    take,
     where,
 )
 
@@ -346,43 +353,58 @@ def interp(x, xp, fp, left=None, right=None, period=None):
             raise GradkitError("interp: period must be a non-zero value")
         period = builtins.abs(float(period))
         left = right = None
-        # Same values as NumPy's remainders, with derivative 1 (the shift is constant).
-        x = (x - raw(x)) + xp.remainder(raw(x), period).astype(ftype)
-        xpr = xp.remainder(raw(xp_), period).astype(ftype)
-        order = xp.argsort(xpr)
-        xp_ = take((xp_ - raw(xp_)) + xpr, order)
-        fp = take(fp, order)
+        # Same values as NumPy's remainders, with derivative 1 (the shift is constant); on
+        # plain values, rebatched: inside vmap each example keeps its own.
+        x = (x - raw(x)) + rebatch(xp.remainder(plain(x), period).astype(ftype), x)
+        xpr = xp.remainder(plain(xp_), period).astype(ftype)
+        order = rebatch(xp.argsort(xpr, axis=-1), xp_)
+        xp_ = getitem((xp_ - raw(xp_)) + rebatch(xpr, xp_), order)
+        fp = getitem(fp, order)
         xp_ = concatenate([getitem(xp_, slice(-1, None)) - period, xp_,
                            getitem(xp_, slice(0, 1)) + period])
         fp = concatenate([getitem(fp, slice(-1, None)), fp, getitem(fp, slice(0, 1))])
         n += 2
+    # Masks from gradkit's comparisons: inside vmap they stay one per example; whether a
+    # branch is needed at all is decided on the plain values of the whole batch.
     xr, knots = raw(x), raw(xp_)
     first, last = getitem(fp, 0), getitem(fp, -1)
     with xp.errstate(invalid="ignore", divide="ignore"):  # inf inputs: NumPy's NaN/inf
         if n > 1:
-            j = xp.clip(xp.searchsorted(knots, xr, side="right") - 1, 0, n - 2)
-            x0, x1 = take(xp_, j), take(xp_, j + 1)
-            y0, y1 = take(fp, j), take(fp, j + 1)
+            j = _segments(xr, knots, n)
+            x0, x1 = getitem(xp_, j), getitem(xp_, j + 1)
+            y0, y1 = getitem(fp, j), getitem(fp, j + 1)
             slope = (y1 - y0) / (x1 - x0)
             inner = slope * (x - x0) + y0
-            bad = xp.isnan(raw(inner))
-            if bad.any():  # NumPy's fallbacks for infinite samples
-                inner = where(bad, slope * (x - x1) + y1, inner)
-                inner = where(xp.isnan(raw(inner)) & (raw(y0) == raw(y1)), y0, inner)
-            inner = where(xr == knots[-1], last, inner)
+            if xp.isnan(plain(inner)).any():  # NumPy's fallbacks for infinite samples
+                inner = where(isnan(raw(inner)), slope * (x - x1) + y1, inner)
+                inner = where(logical_and(isnan(raw(inner)), equal(raw(y0), raw(y1))), y0,
+                              inner)
+            inner = where(equal(xr, getitem(knots, -1)), last, inner)
         else:
             inner = broadcast_to(last, _shape(x))
-        below = xr < knots[0]
-        above = xr > knots[-1]
+        below = less(xr, getitem(knots, 0))
+        above = greater(xr, getitem(knots, -1))
         out = inner
-        if above.any():
+        if plain(above).any():
             out = where(above, last if right is None else _cast(right, ftype), out)
-        if below.any():
+        if plain(below).any():
             out = where(below, first if left is None else _cast(left, ftype), out)
-        nan = xp.isnan(xr)
-        if n > 1 and nan.any():  # NumPy's loop over one sample point never checks for NaN
-            out = where(nan, x, out)
+        if n > 1 and xp.isnan(plain(xr)).any():  # NumPy's loop over one sample point never
+            out = where(isnan(xr), x, out)      # checks for NaN
     return out
+
+
+def _segments(xr, knots, n: int):
+    """For each query, the segment ``j`` in ``0..n-2`` that NumPy's interp evaluates: after
+    the last knot at or below the query (``searchsorted(knots, x, 'right') - 1``, clipped)."""
+    if not holds_batch(knots):
+        # Knots shared by every example: NumPy's searchsorted on the batch of queries.
+        j = xp.searchsorted(knots, plain(xr), side="right") - 1
+        return rebatch(xp.clip(j, 0, n - 2), xr)
+    # Knots of each example's own (NumPy's searchsorted takes one sorted array): count the
+    # knots at or below each query, a comparison per pair, in one batched operation.
+    count = sum(less_equal(knots, expand_dims(xr, -1)), axis=-1)
+    return clip(count - 1, 0, n - 2)
 
 
 def _cast(v, dtype):
@@ -660,11 +682,14 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * math.pi):
     period = _constant("unwrap", "period", period)
     nd = _ndim(p)
     axis = _axis(axis, nd, "unwrap")
+    # On plain(p), along a negative axis: inside vmap the batch axes stand in front and
+    # each example gets its own correction (rebatched, a constant).
+    neg = axis - nd
     if not xp.issubdtype(_dtype(p), xp.floating):
-        return xp.unwrap(raw(p), discont=discont, axis=axis, period=period)
+        return rebatch(xp.unwrap(plain(p), discont=discont, axis=neg, period=period), p)
     # NumPy's correction, computed on the values in NumPy's order: it is constant where
     # it is defined.
-    dd = xp.diff(raw(p), axis=axis)
+    dd = xp.diff(plain(p), axis=neg)
     if discont is None:
         discont = period / 2
     dtype = xp.result_type(_dtype(dd), period)
@@ -677,4 +702,4 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * math.pi):
         p = astype(p, dtype)
     return concatenate([getitem(p, _along(nd, axis, slice(0, 1))),
                         getitem(p, _along(nd, axis, slice(1, None)))
-                        + correction.cumsum(axis)], axis=axis)
+                        + rebatch(correction.cumsum(neg), p)], axis=axis)

@@ -14,11 +14,12 @@ import builtins
 import math
 import operator
 
+from . import ops
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
 from .backend import xp
 from .errors import GradkitError
-from .graph import Tensor, nondifferentiable, plain, raw, rebatch
+from .graph import Tensor, holds_batch, nondifferentiable, plain, raw, rebatch
 from .ops import (
     _cast_to,
     astype,
@@ -72,16 +73,26 @@ def _axis(axis, ndim: int, name: str) -> int:
 
 def _weak_dtype(x):
     """What ``numpy.result_type`` needs: Python numbers stay weakly typed (NEP 50)."""
-    return x if type(x) in _PY_SCALARS else xp.asarray(raw(x)).dtype
+    return x if type(x) in _PY_SCALARS else xp.asarray(plain(x)).dtype  # a batch: its dtype
 
 
-def _gather(pieces, labels_of, arrange):
+def _batch_in_front(x, nd: int):
+    """``plain(x)`` of a vmap batch with ones inserted between its batch axes and one
+    example's axes, up to ``nd`` of those: NumPy's broadcasting then lines up each example
+    with unbatched arrays of ``nd`` axes."""
+    v = plain(x)
+    k = v.ndim - _ndim(x)
+    return v.reshape(v.shape[:k] + (1,) * (nd - _ndim(x)) + v.shape[k:])
+
+
+def _gather(pieces, labels_of, arrange, like=None):
     """Rearrange ``pieces`` as ``arrange`` rearranges their element labels.
 
     Each piece is replaced by an integer array that numbers its elements (after the
     pieces before it); ``arrange`` applies NumPy's own function to those labels, and the
     traced elements are then picked with ``take``: values exactly NumPy's, gradients
-    summed back wherever an element was repeated.
+    summed back wherever an element was repeated. ``arrange`` may work on ``plain(like)``,
+    a vmap batch: its result is then rebatched like ``like`` (one arrangement per example).
     """
     offset = 0
     labels = []
@@ -90,10 +101,12 @@ def _gather(pieces, labels_of, arrange):
         labels.append(xp.arange(offset, offset + n, dtype=xp.intp).reshape(_shape(p)))
         offset += n
     index = arrange(labels_of(labels))
+    if like is not None:
+        index = rebatch(index, like)
     if not pieces:
         return index
     pool = concatenate([ravel(p) for p in pieces]) if len(pieces) > 1 else ravel(pieces[0])
-    return take(pool, index)
+    return getitem(pool, index)  # a 1-D pool: take, with a batched index too
 
 
 # -- choosing and partitioning ------------------------------------------------------------
@@ -123,11 +136,12 @@ def select(condlist, choicelist, default=0):
     except TypeError as e:
         raise GradkitError(f"select: choicelist and default value do not have a common "
                            f"dtype: {e}") from None
-    conds = [xp.asarray(raw(c)) for c in condlist]
+    # A condition batched by vmap stays a batch (one mask per example) for ``where``.
+    conds = [raw(c) if holds_batch(c) else xp.asarray(raw(c)) for c in condlist]
     for i, c in enumerate(conds):
-        if c.dtype != bool:
+        if plain(c).dtype != bool:
             raise GradkitError(f"select: invalid entry {i} in condlist: should be boolean "
-                               f"ndarray, got dtype {c.dtype}")
+                               f"ndarray, got dtype {plain(c).dtype}")
     out = default
     for cond, choice in zip(conds[::-1], choicelist[::-1]):
         out = where(cond, choice, out)
@@ -172,8 +186,12 @@ def choose(a, choices, out=None, mode="raise"):
         raise GradkitError(f"choose: the choices have no common dtype: {e}") from None
     pieces = [_cast_to(c if type(c) not in _PY_SCALARS else xp.asarray(c, dtype), dtype)
               for c in choices]
+    like, index = None, raw(a)
+    if holds_batch(a):  # one index array per example: NumPy's choose on the batch of them
+        like = a
+        index = _batch_in_front(a, builtins.max([_ndim(a)] + [_ndim(p) for p in pieces]))
     try:
-        return _gather(pieces, list, lambda labels: xp.choose(raw(a), labels, mode=mode))
+        return _gather(pieces, list, lambda labels: xp.choose(index, labels, mode=mode), like)
     except (ValueError, TypeError) as e:
         raise GradkitError(f"choose(mode={mode!r}): {e}") from None
 
@@ -580,10 +598,13 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     y = xp.arange(0, num, dtype=dt).reshape((-1,) + (1,) * nd)
     if div > 0:
         step = delta / div
-        if xp.any(raw(step) == 0):  # a denormal step: NumPy scales by delta instead
-            y = multiply(y / div, delta)
-        else:
+        zero = plain(step) == 0  # inside vmap: every example's steps
+        if not xp.any(zero):
             y = multiply(y, step)
+        elif not holds_batch(step):  # a denormal step: NumPy scales by delta instead
+            y = multiply(y / div, delta)
+        else:  # NumPy decides on each example's whole array
+            y = where(ops.any(raw(step) == 0), multiply(y / div, delta), multiply(y, step))
     else:
         step = xp.nan
         y = multiply(y, delta)

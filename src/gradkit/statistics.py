@@ -22,7 +22,7 @@ from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, refuse_complex, refuse_out
 from .backend import xp
 from .errors import GradkitError
-from .graph import CONST, Tensor, defprimitive, raw
+from .graph import CONST, Tensor, defprimitive, holds_batch, plain, raw, rebatch
 from .ops import (
     _cast_to,
     _masked,
@@ -37,6 +37,9 @@ from .ops import (
     diagonal,
     flip,
     getitem,
+    isnan,
+    logical_and,
+    logical_not,
     matmul,
     maximum,
     mean,
@@ -183,7 +186,7 @@ def _gather_last(v, idx):
     """``v[..., idx]`` per slice: ``v`` has shape K + (n,), ``idx`` has shape Q + K; the
     result has shape Q + K."""
     kept = _shape(v)[:-1]
-    qn = len(xp.shape(idx)) - len(kept)
+    qn = len(_shape(idx)) - len(kept)
     index = []
     for d, size in enumerate(kept):
         shape = [1] * (qn + len(kept))
@@ -197,8 +200,59 @@ def _warn(message: str) -> None:
 
 
 def _nan_mask(a):
+    """Where ``a`` is NaN (a constant): inside ``vmap`` a batched mask, one per example."""
+    if holds_batch(a):
+        return isnan(raw(a)) if _dtype(a).kind in "fc" else xp.zeros(_shape(a), dtype=bool)
     r = xp.asarray(raw(a))
     return xp.isnan(r) if r.dtype.kind in "fc" else xp.zeros(r.shape, dtype=bool)
+
+
+# Masks and counts of NaN are constants. Outside ``vmap`` they are plain arrays and NumPy
+# computes them; inside, they are batched and the gradkit functions keep one per example.
+# A decision for the whole batch (warn? replace empty slices by NaN?) looks at every
+# example at once, with ``plain``: the replacing branch is right for each example either way.
+
+
+def _somewhere(mask) -> bool:
+    """Whether ``mask`` holds anywhere, in any example of a batch."""
+    return bool(xp.any(plain(mask)))
+
+
+def _fill(a, mask, fill):
+    """``a`` with ``fill`` where ``mask`` is False (a batched mask too)."""
+    return where(mask, a, fill) if holds_batch(mask) else _masked(a, mask, fill)
+
+
+def _count(mask, axis, keepdims=False):
+    """How many entries of ``mask`` hold along ``axis`` (a batched mask too)."""
+    if holds_batch(mask):
+        return sum(mask, axis=axis, keepdims=keepdims)
+    return xp.sum(mask, axis=axis, keepdims=keepdims)
+
+
+def _divisor(bad, count, dt):
+    """``count`` to divide by (as ``dt`` when inexact), 1 where ``bad`` (the caller puts
+    NaN there), so that no division by zero warns."""
+    dt = dt if dt.kind == "f" else None
+    if holds_batch(count):
+        d = where(bad, 1, count)
+        return d if dt is None else astype(d, dt)
+    return xp.asarray(xp.where(bad, 1, count), dtype=dt)
+
+
+def _of_counts(fn, count, extra_axes: int = 0):
+    """``fn(count)``, NumPy arithmetic on counts giving a tuple of constants (or None).
+
+    Inside ``vmap`` it runs once on the whole batch of counts, ``extra_axes`` unit axes
+    put after the batch axes (for ``fn`` to broadcast into), and the results are boxed
+    in the batches of ``count``.
+    """
+    if not holds_batch(count):
+        return fn(count)
+    c = plain(count)
+    lead = c.ndim - len(_shape(count))
+    c = c.reshape(c.shape[:lead] + (1,) * extra_axes + c.shape[lead:])
+    return tuple(None if r is None else rebatch(r, count) for r in fn(c))
 
 
 # -- quantiles --------------------------------------------------------------------------------
@@ -276,29 +330,34 @@ def _quantile_core(name, a, q, axis, method, keepdims, skip_nan):
     nan = _nan_mask(flat)
     values = sort(flat, axis=-1)  # NaN sort last; ties keep their order (stable)
     if skip_nan:
-        count = n - xp.sum(nan, axis=-1)
+        count = n - _count(nan, -1)
         empty = count == 0
-        if xp.any(empty):
+        if _somewhere(empty):
             _warn("All-NaN slice encountered")
     else:
-        count, empty = n, xp.any(nan, axis=-1)
+        count = n
+        empty = _count(nan, -1) > 0
         if n == 0:
             raise GradkitError(f"{name}: cannot take a quantile of an empty slice "
                                f"(shape {_shape(a)})")
     qk = xp.reshape(q, xp.shape(q) + (1,) * len(kept))
-    below, above, gamma = _plan(count, qk, method)
+    below, above, gamma = _of_counts(lambda c: _plan(c, qk, method), count, xp.ndim(q))
     out = _gather_last(values, below)
     if gamma is not None:
-        t = xp.asarray(gamma, dtype=_dtype(values))
+        dt = _dtype(values)
+        t = astype(gamma, dt) if holds_batch(gamma) else xp.asarray(gamma, dtype=dt)
         out = _lerp(out, _gather_last(values, above), t)
-    if xp.any(empty):
-        out = where(xp.broadcast_to(empty, _shape(out)), xp.nan, out)
+    if _somewhere(empty):
+        out = where(empty, xp.nan, out)  # empty broadcasts against q's axes in front
     if keepdims:
         out = reshape(out, xp.shape(q) + keep_shape)
     return out
 
 
 def _constant_q(name: str, q, scale: float):
+    if holds_batch(q):
+        raise GradkitError(f"{name}: q batched by vmap is not supported (q is a constant); "
+                           f"map over `a` only (in_axes None for q)")
     if isinstance(q, Tensor) and q._trace != CONST:
         raise GradkitError(f"{name}: q is a constant for gradkit (the gradient flows to `a` "
                            f"only); pass q as a number or a plain array")
@@ -390,19 +449,20 @@ def _median_core(name, a, axis, out, keepdims, skip_nan):
     nan = _nan_mask(flat)
     values = sort(flat, axis=-1)
     if skip_nan:
-        count = n - xp.sum(nan, axis=-1)
+        count = n - _count(nan, -1)
         empty = count == 0
-        if xp.any(empty):
+        if _somewhere(empty):
             _warn("All-NaN slice encountered")
     else:
         if n == 0:
             _warn("Mean of empty slice")
             return xp.full(keep_shape if keepdims else kept, xp.nan)
-        count, empty = xp.full(kept, n), xp.any(nan, axis=-1)
+        count = xp.full(kept, n)
+        empty = _count(nan, -1) > 0
     # The mean of the two middle values (one value twice for odd counts), as NumPy.
-    lo = xp.maximum(count - 1, 0) // 2
-    out = (_gather_last(values, lo) + _gather_last(values, count // 2 - (count == 0))) / 2
-    if xp.any(empty):
+    lo, hi = _of_counts(lambda c: (xp.maximum(c - 1, 0) // 2, c // 2 - (c == 0)), count)
+    out = (_gather_last(values, lo) + _gather_last(values, hi)) / 2
+    if _somewhere(empty):
         out = where(empty, xp.nan, out)
     if keepdims:
         out = reshape(out, keep_shape)
@@ -488,7 +548,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
             w = reshape(transpose(w, [int(i) for i in xp.argsort(given)]),
                         tuple(s if i in axes else 1 for i, s in enumerate(shape)))
         scl = sum(w, axis=axes, keepdims=keepdims)
-        if xp.any(xp.asarray(raw(scl)) == 0):
+        if _somewhere(plain(scl) == 0):
             raise GradkitError("average: weights sum to zero, can't be normalized")
         avg = sum(a * w, axis=axes, keepdims=keepdims) / scl
     if returned:
@@ -517,10 +577,23 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
 
 def _valid(a, where_mask):
     """Entries that count: not NaN, and inside NumPy's ``where=`` mask."""
-    valid = ~_nan_mask(a)
-    if where_mask is not _NO_VALUE and where_mask is not True:
+    nan = _nan_mask(a)
+    given = where_mask is not _NO_VALUE and where_mask is not True
+    if holds_batch(nan) or given and holds_batch(where_mask):
+        valid = logical_not(nan)
+        return logical_and(valid, raw(where_mask)) if given else valid
+    valid = ~nan
+    if given:
         valid = valid & xp.asarray(raw(where_mask), dtype=bool)
     return valid
+
+
+def _masked_reduction(reduce, a, fill, axis, dtype, keepdims, initial, valid):
+    """``reduce`` (sum or prod) of the ``valid`` entries of ``a``, ``fill`` elsewhere."""
+    if holds_batch(valid):  # the reduction's where= takes a plain mask: fill here instead
+        return reduce(_fill(_cast_to(a, dtype), valid, fill), axis=axis, keepdims=keepdims,
+                      initial=initial)
+    return reduce(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=valid)
 
 
 def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -536,8 +609,7 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     refuse_out("nansum", out)
     a = as_array(a)
     refuse_complex("nansum", a)
-    return sum(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
-               where=_valid(a, where))
+    return _masked_reduction(sum, a, 0, axis, dtype, keepdims, initial, _valid(a, where))
 
 
 def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -553,8 +625,7 @@ def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     refuse_out("nanprod", out)
     a = as_array(a)
     refuse_complex("nanprod", a)
-    return prod(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
-                where=_valid(a, where))
+    return _masked_reduction(prod, a, 1, axis, dtype, keepdims, initial, _valid(a, where))
 
 
 def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -576,15 +647,21 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
 
 def _nanmean(a, valid, axis, dtype, keepdims):
     a = _cast_to(a, dtype)
-    total = sum(_masked(a, valid, 0), axis=axis, keepdims=keepdims)
-    cnt = _reduced_count(a, axis, keepdims, valid)
+    total = sum(_fill(a, valid, 0), axis=axis, keepdims=keepdims)
+    cnt = _valid_count(a, axis, keepdims, valid)
     empty = cnt == 0
-    dt = _dtype(total)
-    avg = total / xp.asarray(xp.where(empty, 1, cnt), dtype=dt if dt.kind == "f" else None)
-    if xp.any(empty):
+    avg = total / _divisor(empty, cnt, _dtype(total))
+    if _somewhere(empty):
         _warn("Mean of empty slice")
         avg = where(empty, xp.nan, avg)
     return avg
+
+
+def _valid_count(a, axis, keepdims, valid):
+    """How many ``valid`` entries each output of a reduction of ``a`` over ``axis`` sees."""
+    if holds_batch(valid):  # valid has a's shape: a NaN mask, maybe and-ed with where=
+        return _count(valid, None if axis is None else _neg_axes(axis, _ndim(a)), keepdims)
+    return _reduced_count(a, axis, keepdims, valid)
 
 
 def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
@@ -614,16 +691,14 @@ def _nanvar(name, a, axis, dtype, out, ddof, keepdims, where_mask, avg, correcti
     valid = _valid(a, where_mask)
     a = _cast_to(a, dtype)
     if avg is _NO_VALUE:
-        avg = _nanmean(a, valid, axis, None, True) if xp.all(_reduced_count(a, axis, True, valid)) \
+        avg = _nanmean(a, valid, axis, None, True) \
+            if xp.all(plain(_valid_count(a, axis, True, valid))) \
             else _quiet_nanmean(a, valid, axis)
-    dev = _masked(a - avg, valid, 0)
-    cnt = _reduced_count(a, axis, keepdims, valid)
-    dof = cnt - ddof
+    dev = _fill(a - avg, valid, 0)
+    dof = _valid_count(a, axis, keepdims, valid) - ddof
     bad = dof <= 0
-    dt = _dtype(dev)
-    var = sum(dev * dev, axis=axis, keepdims=keepdims) / xp.asarray(
-        xp.where(bad, 1, dof), dtype=dt if dt.kind == "f" else None)
-    if xp.any(bad):
+    var = sum(dev * dev, axis=axis, keepdims=keepdims) / _divisor(bad, dof, _dtype(dev))
+    if _somewhere(bad):
         _warn("Degrees of freedom <= 0 for slice.")
         var = where(bad, xp.nan, var)
     return var
@@ -660,15 +735,14 @@ def _nan_extremum(name, a, axis, out, keepdims, initial, where_mask, larger):
     valid = _valid(a, where_mask)
     inexact = _dtype(a).kind == "f"
     fill = -xp.inf if larger else xp.inf
-    if inexact or not xp.all(valid):
-        a = _masked(a, valid, fill)
+    if inexact or not xp.all(plain(valid)):
+        a = _fill(a, valid, fill)
     reduce = amax if larger else amin
     m = reduce(a, axis=axis, keepdims=keepdims)
     if initial is not _NO_VALUE:
         return (maximum if larger else minimum)(m, initial)
-    empty = ~xp.any(valid, axis=None if axis is None else _neg_axes(axis, _ndim(a)),
-                    keepdims=keepdims)
-    if xp.any(empty):
+    empty = _count(valid, None if axis is None else _neg_axes(axis, _ndim(a)), keepdims) == 0
+    if _somewhere(empty):
         _warn("All-NaN slice encountered")
         m = where(empty, xp.nan, m)
     return m
@@ -713,7 +787,7 @@ def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> A
     refuse_out("nancumsum", out)
     a = as_array(a)
     refuse_complex("nancumsum", a)
-    return cumsum(_cast_to(_masked(a, _valid(a, True), 0), dtype), axis=axis)
+    return cumsum(_cast_to(_fill(a, _valid(a, True), 0), dtype), axis=axis)
 
 
 def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
@@ -726,7 +800,7 @@ def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> 
     array([2., 2., 6.])
     """
     a = as_array(a)
-    return cumprod(_masked(a, _valid(a, True), 1), axis=axis, dtype=dtype, out=out)
+    return cumprod(_fill(a, _valid(a, True), 1), axis=axis, dtype=dtype, out=out)
 
 
 # -- covariance -------------------------------------------------------------------------------
@@ -774,14 +848,15 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
     n = _shape(x)[1]
     w = None
     if fweights is not None:
-        fw = xp.asarray(raw(fweights), dtype=float)
+        fw = xp.asarray(plain(fweights), dtype=float)  # every example's, inside vmap
         if not xp.all(fw == xp.around(fw)):
             raise GradkitError("cov: fweights must be integer")
-        _check_weights("fweights", fw, n)
-        w = fw
+        _check_weights("fweights", fweights, n)
+        # a constant; batched inside vmap, as the fweights given
+        w = _cast_to(raw(fweights), xp.dtype(xp.float64)) if holds_batch(fweights) else fw
     if aweights is not None:
-        _check_weights("aweights", xp.asarray(raw(aweights), dtype=float), n)
-        aw = _cast_to(aweights, xp.float64)
+        _check_weights("aweights", aweights, n)
+        aw = _cast_to(aweights, xp.dtype(xp.float64))
         w = aw if w is None else w * aw
     if w is not None:  # float64 weights make it float64 (NumPy's), cast here explicitly
         x = _cast_to(x, xp.result_type(_dtype(x), _dtype(w)))
@@ -795,12 +870,17 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
         fact = w_sum - ddof
     else:
         fact = w_sum - ddof * sum(w * aw) / w_sum
-    if xp.asarray(raw(fact)) <= 0:
+    no_dof = bool(xp.any(plain(fact) <= 0))  # in any example, inside vmap
+    if no_dof:
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
-        fact = 0.0
+        if not holds_batch(fact):
+            fact = 0.0
     x = x - reshape(avg, (-1, 1))
     xt = transpose(x if w is None else x * w)
-    if isinstance(fact, Tensor):
+    if no_dof and holds_batch(fact):  # NumPy's inf for the examples without, 1 / fact else
+        bad = raw(fact) <= 0
+        scale = where(bad, xp.inf, 1 / where(bad, 1, fact))
+    elif isinstance(fact, Tensor):
         scale = 1 / fact
     else:  # a Python float keeps a float32 product float32; 1 / 0 is NumPy's inf
         scale = 1 / float(fact) if fact != 0 else math.inf
@@ -808,12 +888,14 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
 
 
 def _check_weights(name, w, n):
-    if w.ndim > 1:
+    # one example's shape (inside vmap), every example's values
+    shape = _shape(w)
+    if len(shape) > 1:
         raise GradkitError(f"cov: cannot handle multidimensional {name}")
-    if w.shape[0] != n:
+    if shape[0] != n:
         raise GradkitError(f"cov: incompatible numbers of samples ({n}) and {name} "
-                           f"({w.shape[0]})")
-    if xp.any(w < 0):
+                           f"({shape[0]})")
+    if xp.any(xp.asarray(plain(w), dtype=float) < 0):
         raise GradkitError(f"cov: {name} cannot be negative")
 
 

@@ -36,7 +36,7 @@ import scipy.special as _sc
 from .._rules import _expand, _expand_value, _nb, _neg_axes, _shape, _ub, sum_to
 from ..backend import xp
 from ..errors import GradkitError
-from ..graph import defprimitive, nondifferentiable, raw
+from ..graph import defprimitive, nondifferentiable, plain, raw
 from ..ops import (
     exp,
     expand_dims,
@@ -65,7 +65,7 @@ _IV_TINY = 1e-300
 
 def _float_dtype(*args):
     """The float dtype NumPy gives these arguments (Python numbers are weak: float32 stays)."""
-    args = [raw(a) for a in args]
+    args = [plain(a) for a in args]  # plain: a vmap batch has its examples' dtype
     return xp.result_type(*[a if isinstance(a, int | float) else xp.asarray(a) for a in args],
                           1.0)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from ...backend import xp
-from ...graph import Tensor, defprimitive, raw
+from ...graph import Tensor, defprimitive, plain, raw
 from ...ops import astype, exp, log, square, where
 from ..special import log_ndtr, ndtr, ndtri
 
@@ -65,10 +65,13 @@ def _checked(body, x, loc, scale):
     if isinstance(scale, int | float):
         return body(x, loc, scale) if scale > 0 else _nan_where(body(x, loc, 1.0), True)
     rs = raw(scale)
-    bad = rs <= 0
-    if not bad.any():
+    # Inside vmap ``rs`` is a batch (a Tensor): whether any example has a bad scale is
+    # decided on the whole batch; the mask and the shift stay one per example.
+    if not (plain(rs) <= 0).any():
         return body(x, loc, scale)
-    return _nan_where(body(x, loc, scale + xp.where(bad, 1 - rs, 0)), bad)
+    bad = rs <= 0
+    shift = where(bad, 1 - rs, 0) if type(rs) is Tensor else xp.where(bad, 1 - rs, 0)
+    return _nan_where(body(x, loc, scale + shift), bad)
 
 
 def _standardize(x, loc, scale):
