@@ -101,14 +101,21 @@ def median_ms(fn: Callable[[], object], cfg: TimingConfig) -> float:
 
 def interleaved_medians(fns: dict[str, Callable[[], object]], cfg: TimingConfig
                         ) -> dict[str, float | str]:
-    """Median milliseconds of each ``fn()``, timed in rounds of one call of each."""
+    """Median milliseconds of each ``fn()``, timed in rounds of one call of each.
+
+    Each round starts one function further along, so that every function follows every
+    other equally often: a call right after a peer that evicted the caches is slower, and
+    a fixed order would charge that to the same function every round.
+    """
     times: dict[str, list[float]] = {k: [] for k in fns}
     for fn in fns.values():
         for _ in range(cfg.warmup_calls):
             fn()
+    items = list(fns.items())
     rounds = 0
     while rounds < cfg.max_repeats:
-        for name, fn in fns.items():
+        start = rounds % len(items)
+        for name, fn in items[start:] + items[:start]:
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)

@@ -1069,6 +1069,8 @@ def _matmul_rule_a(g, ans, a, b):
     nb = _nb(g, ans)
     if _ndim(b) == 1:
         ga = expand_dims(g, -1) * b
+    elif _ndim(a) == 1 and _ndim(b) == 2:  # g's rows (a Jacobian's too) times b^T
+        ga = matmul(g, _mT(b))
     elif _ndim(a) == 1:
         ga = squeeze(matmul(expand_dims(g, -2), _mT(b)), -2)
     else:
