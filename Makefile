@@ -46,6 +46,7 @@ bench: .venv-bench/.installed
 	.venv-bench/bin/python bench/supply.py
 	.venv-bench/bin/python bench/pathplan.py
 	.venv-bench/bin/python bench/vmap.py
+	.venv-bench/bin/python bench/bigdata.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build src/*.egg-info .pytest_cache .hypothesis

@@ -14,9 +14,9 @@ axes they reduce over from the end.
 
 from __future__ import annotations
 
-from .backend import xp
+from .backend import broadcast_like, is_foreign, xp
 from .errors import GradkitError
-from .graph import plain
+from .graph import Tensor, plain
 
 
 def _shape(x) -> tuple:
@@ -86,12 +86,15 @@ def _ub(ct, g, ans, x):
     return sum_to(ct, _nb(g, ans), xs)
 
 
-def _expand(g, ans, xshape: tuple, axis, keepdims: bool):
-    """Broadcast the cotangent of a reduction back over the reduced axes."""
+def _expand(g, ans, xshape: tuple, axis, keepdims: bool, like=None):
+    """Broadcast the cotangent of a reduction back over the reduced axes (in the library
+    of the reduced input ``like``, when given and not NumPy: see ``broadcast_like``)."""
     nb = _nb(g, ans)
     batch = _shape(g)[:nb]
     if not keepdims:
         g = ops.reshape(g, batch + _keepdims_shape(xshape, axis))
+    if like is not None and not nb and type(g) is not Tensor and is_foreign(like):
+        return broadcast_like(g, xshape, like)  # a constant: no derivative to record
     return ops.broadcast_to(g, batch + xshape)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 
-from .backend import xp
+from .backend import array_of, xp
 from .errors import GradkitError
 from .graph import Tensor, holds_tensor, plain, raw
 
@@ -21,7 +21,7 @@ def array_from_nested(obj):
     its elements are: what ``numpy.array`` does, without dropping the gradient."""
     if isinstance(obj, list | tuple):
         if not builtins.any(isinstance(o, list | tuple) or type(o) is Tensor for o in obj):
-            return xp.asarray(obj)
+            return array_of(obj)
         from .ops import stack  # ops imports this module
 
         return stack([array_from_nested(o) for o in obj])
@@ -34,7 +34,7 @@ def as_array(a):
         return a
     if isinstance(a, list | tuple) and holds_tensor(a):
         return array_from_nested(a)
-    return xp.asarray(a)
+    return array_of(a)
 
 
 def refuse_out(name: str, out) -> None:

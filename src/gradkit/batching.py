@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import graph, ops
-from .backend import xp
+from .backend import array_of, xp
 from .errors import GradkitError, ShapeMismatchError
 from .graph import BATCHED, Tensor, _box, new_trace, plain, raw
 from .tree import tree_flatten, tree_unflatten
@@ -792,7 +792,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0,
                 boxed.append(leaf)
                 continue
             if not isinstance(leaf, Tensor):
-                leaf = xp.asarray(leaf)
+                leaf = array_of(leaf)
                 value = leaf if ax == 0 else xp.moveaxis(leaf, ax, 0)
             else:
                 value = leaf if ax == 0 else ops.moveaxis(leaf, ax, 0)

@@ -14,7 +14,7 @@ import builtins
 
 from ._rules import _dtype, _nb, _shape
 from .arguments import as_array, holds_tensor
-from .backend import xp
+from .backend import array_of, xp
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, nondifferentiable, raw
 from .ops import (
@@ -168,7 +168,7 @@ def bincount(x, weights=None, minlength=0):
         return _numpy("bincount", xp.bincount, raw(x), weights=raw(weights),
                       minlength=minlength)
     w = as_array(weights)
-    xr = xp.asarray(raw(x))
+    xr = array_of(raw(x))
     if xr.ndim != 1 or not (xp.issubdtype(xr.dtype, xp.integer) or xr.size == 0):
         raise GradkitError(f"bincount: x must be a 1-D array of non-negative integers, got "
                            f"{xr.dtype}{list(xr.shape)}")
@@ -230,7 +230,7 @@ def _linspace_edges(first, last, n: int, dtype):
         y = (steps / n) * delta + first
     else:
         y = steps * step + first
-    last = last if type(last) is Tensor else xp.asarray(last, dt)
+    last = last if type(last) is Tensor else array_of(last, dt)
     y = concatenate([getitem(y, slice(0, -1)), reshape(last, (1,))])
     return y if _dtype(y) == dtype else astype(y, dtype)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._rules import _dtype, _shape, _ub
 from .arguments import holds_tensor, refuse_complex
-from .backend import xp
+from .backend import array_of, xp
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, plain, raw
 from .ops import (
@@ -172,7 +172,7 @@ array([1., 3., 3.])
 def _as_float64(x):
     if isinstance(x, Tensor) or isinstance(x, xp.ndarray | xp.generic):
         return astype(x, xp.float64) if _dtype(x) != xp.float64 else x
-    return xp.asarray(x, dtype=xp.float64)
+    return array_of(x, dtype=xp.float64)
 
 
 def float_power(x1: Any, x2: Any, /, **kwargs: Any) -> Any:

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
-from .backend import xp
+from .backend import array_of, is_foreign, xp
 from .errors import ConversionError, GradkitError, NaNError, OpError
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "defprimitive",
@@ -92,7 +92,7 @@ class Tensor:
         if type(data) is Tensor and holds_batch(data):
             raise ConversionError("gradkit.tensor() of a batched value inside gradkit.vmap "
                                   "would mix the examples of the batch; use the value as it is")
-        value = xp.asarray(raw(data), dtype=dtype)
+        value = array_of(raw(data), dtype=dtype)
         if requires_grad and not xp.issubdtype(value.dtype, xp.inexact):
             raise GradkitError(
                 f"Tensor(requires_grad=True): only floating-point tensors can require "
@@ -147,7 +147,7 @@ class Tensor:
     def data(self, value) -> None:
         if self._prim is not None:
             raise GradkitError("Tensor.data: only leaf tensors can be assigned to")
-        new = xp.asarray(raw(value))
+        new = array_of(raw(value))
         old = self._value
         if type(old) is Tensor or new.shape != xp.shape(old):
             raise GradkitError(f"Tensor.data: new value has shape {new.shape}, the tensor "
@@ -311,7 +311,7 @@ class Tensor:
                 )
             g = xp.ones(shape, dtype=self.dtype)
         else:
-            g = xp.asarray(raw(gradient), dtype=self.dtype)
+            g = array_of(raw(gradient), dtype=self.dtype)
             if g.shape != shape:
                 raise GradkitError(
                     f"Tensor.backward: gradient has shape {g.shape}, the tensor has shape {shape}"
@@ -325,7 +325,7 @@ class Tensor:
                 ct = grads.get(id(leaf))
                 if ct is None:
                     continue
-                ct = xp.asarray(raw(_run_hooks(leaf, ct)), dtype=leaf.dtype)
+                ct = array_of(raw(_run_hooks(leaf, ct)), dtype=leaf.dtype)
                 old = leaf.grad
                 leaf._grad = Tensor(ct if old is None else old._value + ct)
 
@@ -401,7 +401,7 @@ def _run_hooks(node, g):
     for hook in list(hooks):
         new = hook(Tensor(raw(g)))
         if new is not None:
-            new = xp.asarray(raw(new))
+            new = array_of(raw(new))
             if new.shape != xp.shape(raw(g)):
                 raise GradkitError(f"Tensor.register_hook: the hook returned shape "
                                    f"{new.shape}, the gradient has shape {xp.shape(raw(g))}")
@@ -582,7 +582,12 @@ def _describe(a) -> str:
 def op_error(name: str, args, kw, exc: Exception) -> OpError:
     shown = ", ".join(_describe(a) for a in args)
     kws = "".join(f", {k}={v!r}" for k, v in kw.items())
-    return OpError(f"{name}({shown}{kws}): {exc}")
+    foreign = sorted({type(a).__module__.split(".")[0] for a in args if is_foreign(a)})
+    if not foreign:
+        return OpError(f"{name}({shown}{kws}): {exc}")
+    return OpError(f"{name}({shown}{kws}): {type(exc).__name__}: {exc} ({' and '.join(foreign)} "
+                   f"arrays: that library does not compute {name} this way; compute it on "
+                   f"NumPy arrays)")
 
 
 def _doc(fwd, name: str, kind: str) -> str:
@@ -669,6 +674,10 @@ def defprimitive(fwd, name: str | None = None, *vjps):
             raise
         except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
             raise op_error(name, args, kw, e) from e
+        except Exception as e:  # another library's array (Dask...) lacks this operation
+            if any(is_foreign(a) for a in args):
+                raise op_error(name, args, kw, e) from e
+            raise
 
     prim.__name__ = name
     prim.__qualname__ = name
@@ -782,6 +791,10 @@ def _call_fwd(prim, args, kw):
         raise
     except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
         raise op_error(prim.__name__, args, kw, e) from e
+    except Exception as e:  # another library's array (Dask...) lacks this operation
+        if any(is_foreign(a) for a in args):
+            raise op_error(prim.__name__, args, kw, e) from e
+        raise
 
 
 def nondifferentiable(fwd, name: str | None = None):
@@ -801,6 +814,10 @@ def nondifferentiable(fwd, name: str | None = None):
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise op_error(name, args, kw, e) from e
+        except Exception as e:  # another library's array (Dask...) lacks this operation
+            if any(is_foreign(raw(a)) for a in args):
+                raise op_error(name, [raw(a) for a in args], kw, e) from e
+            raise
 
     nd.__name__ = name
     nd.__qualname__ = name

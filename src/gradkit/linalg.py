@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from ._rules import _dtype, _expand, _mT, _nb, _ndim, _neg_axes, _shape, sum_to
 from .arguments import refuse_out
-from .backend import xp
+from .backend import array_of, is_foreign, xp
 from .errors import GradkitError
 from .graph import (
     BATCHED,
@@ -258,7 +258,16 @@ def _cholesky_rule(g, ans, a):
     return 0.5 * (s + _mT(s))
 
 
-_cholesky = defprimitive(xp.linalg.cholesky, "linalg.cholesky", _cholesky_rule)
+def _cholesky_fwd(a):
+    if is_foreign(a) and getattr(a, "chunks", None) is not None:
+        # Dask's cholesky (and array-api-compat's wrapper of it) returns the upper factor
+        import dask.array as da
+
+        return da.linalg.cholesky(a, lower=True)
+    return xp.linalg.cholesky(a)
+
+
+_cholesky = defprimitive(_cholesky_fwd, "linalg.cholesky", _cholesky_rule)
 
 
 def cholesky(a, /, *, upper: bool = False):
@@ -689,7 +698,7 @@ def pinv(a, rcond=None, hermitian: bool = False, *, rtol=_NOVALUE):
 def _lstsq_rank_check(a, cache) -> None:
     n = _shape(a)[-1]
     # cache[2] holds one rank per example inside vmap (a plain array): all must be full
-    if xp.any(xp.asarray(cache[2]) < n):
+    if xp.any(array_of(cache[2]) < n):
         raise GradkitError(f"linalg.lstsq: the gradient needs a of full column rank; a has "
                            f"shape {_shape(a)} and rank {cache[2]}")
 
@@ -866,7 +875,7 @@ def matrix_power(a, n: int):
     """
     _matrices(a, "linalg.matrix_power", square=True)
     try:
-        n = int(xp.asarray(n).__index__()) if not isinstance(n, int) else n
+        n = int(array_of(n).__index__()) if not isinstance(n, int) else n
     except (TypeError, AttributeError) as e:
         raise GradkitError(f"linalg.matrix_power: the exponent must be an integer, "
                            f"got {n!r}") from e
@@ -994,7 +1003,7 @@ def tensorinv(a, ind: int = 2):
 
 
 def _norm2_fwd(x, axis, keepdims):
-    x = xp.asarray(x)
+    x = array_of(x)
     if not xp.issubdtype(x.dtype, xp.inexact):
         x = x.astype(float)
     if axis is None:

@@ -33,7 +33,7 @@ from ._rules import (
     sum_to,
 )
 from .arguments import array_from_nested, refuse_out
-from .backend import as_strided, xp
+from .backend import array_of, as_strided, is_foreign, scatter_sum, xp, zeros_like_library
 from .backend import sliding_window_view as _np_windows
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, nondifferentiable, plain, raw
@@ -244,9 +244,10 @@ def _reduction(method: str):
     # ndarray methods skip NumPy's function-dispatch layer: a few microseconds a call.
     def fwd(x, axis=None, keepdims=False):
         if not isinstance(x, xp.ndarray | xp.generic):
-            x = xp.asarray(x)
+            x = array_of(x)
         if (method == "sum" and not keepdims and (axis == 0 or axis == (0,)) and x.ndim == 2
-                and x.shape[0] >= 4096 and x.shape[1] <= 64 and x.flags.c_contiguous):
+                and x.shape[0] >= 4096 and x.shape[1] <= 64 and type(x) is xp.ndarray
+                and x.flags.c_contiguous):
             return _column_sum(x)
         return getattr(x, method)(axis=axis, keepdims=keepdims)
 
@@ -258,7 +259,7 @@ _sum_fwd = _reduction("sum")
 
 
 def _sum_rule(g, ans, x, axis=None, keepdims=False):
-    return _expand(g, ans, _shape(x), axis, keepdims)
+    return _expand(g, ans, _shape(x), axis, keepdims, like=x)
 
 
 _sum = defprimitive(_sum_fwd, "sum", _sum_rule)
@@ -273,7 +274,7 @@ def _masked(a, where, fill):
     ``a`` itself when the mask leaves every element in."""
     if where is True:
         return a
-    mask = xp.asarray(raw(where), dtype=bool)
+    mask = array_of(raw(where), dtype=bool)
     if mask.shape == _shape(a) and mask.all():
         return a
     return _where(mask, a, fill)
@@ -293,7 +294,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO,  # noqa
 
 def _reduced_count(a, axis, keepdims, where):
     """How many elements each output of a reduction over ``axis`` sees (a plain array)."""
-    mask = xp.broadcast_to(xp.asarray(raw(where), dtype=bool), _shape(a))
+    mask = xp.broadcast_to(array_of(raw(where), dtype=bool), _shape(a))
     return xp.sum(mask, axis=None if axis is None else _neg_axes(axis, _ndim(a)),
                   keepdims=keepdims)
 
@@ -305,12 +306,12 @@ def _count(x, ans) -> int:
 
 
 def _mean_rule(g, ans, x, axis=None, keepdims=False):
-    return _expand(g / _count(x, ans), ans, _shape(x), axis, keepdims)
+    return _expand(g / _count(x, ans), ans, _shape(x), axis, keepdims, like=x)
 
 
 def _mean_fwd(x, axis=None, keepdims=False):
     if not isinstance(x, xp.ndarray | xp.generic):
-        x = xp.asarray(x)
+        x = array_of(x)
     if x.dtype.kind != "f":
         return x.mean(axis=axis, keepdims=keepdims)
     # sum / n is what ndarray.mean computes, without its Python-level bookkeeping.
@@ -458,7 +459,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
 
 def _shifted(x, axis):
     """x minus its maximum along ``axis`` (0 where the maximum is infinite)."""
-    x = xp.asarray(x)
+    x = array_of(x)
     m = x.max(axis=axis, keepdims=True)
     if not xp.isfinite(m).all():
         m = xp.where(xp.isfinite(m), m, 0)
@@ -670,7 +671,7 @@ def atleast_2d(*arys):
 
 
 def _astype_fwd(x, dtype):
-    return xp.asarray(x).astype(dtype, copy=False)
+    return array_of(x).astype(dtype, copy=False)
 
 
 astype = defprimitive(_astype_fwd, "astype",
@@ -688,7 +689,7 @@ def _normalize_index(idx) -> tuple:
     for i in idx:
         i = raw(i)
         if isinstance(i, list):
-            i = xp.asarray(i)
+            i = array_of(i)
         if type(i) is Tensor:  # a batched index inside vmap (raw keeps the batch)
             if i.dtype == bool or not xp.issubdtype(i.dtype, xp.integer):
                 raise GradkitError(f"index: a batched index inside vmap must be an integer "
@@ -720,6 +721,12 @@ def _adv_ndim(idx, advanced) -> int:
 
 
 def _getitem_fwd(x, idx):
+    if _front_moves(idx[1]) and is_foreign(x):
+        # Dask keeps such an index's axes in place where NumPy moves them to the front:
+        # the same index would give a differently laid out result.
+        raise GradkitError(f"getitem: index arrays (or integers) separated by other indices "
+                           f"on {type(x).__module__.split('.')[0]} arrays, which place the "
+                           f"indexed axes differently from NumPy; index in two steps")
     return x[idx[0]]
 
 
@@ -747,7 +754,9 @@ def _scatter_rows(g, rows, shape):
 
 def _scatter_fwd(g, idx, shape, nb):
     index, advanced = idx
-    g = xp.asarray(g)
+    g = array_of(g)
+    if is_foreign(g):
+        return _scatter_foreign(g, index, advanced, shape, nb)
     if (not nb and advanced == [0] and len(index) == 1 and len(shape) > 1 and shape[0] > 0
             and getattr(index[0], "dtype", None) is not None and index[0].dtype.kind in "iu"):
         return _scatter_rows(g, index[0], shape)
@@ -761,6 +770,25 @@ def _scatter_fwd(g, idx, shape, nb):
         g = xp.moveaxis(g, tuple(range(nb)), tuple(range(k, k + nb)))
     xp.add.at(out, bidx, g)
     return out
+
+
+def _scatter_foreign(g, index, advanced, shape, nb):
+    """The scatter in the library of ``g`` (Dask, CuPy): with basic indices, assignment into
+    its zeros (no position repeats); with index arrays, which may repeat one, a weighted
+    bincount of each gathered element's position (NumPy's, from the index alone)."""
+    if not advanced:
+        out = zeros_like_library(g, g.shape[:nb] + tuple(shape), g.dtype)
+        out[(slice(None),) * nb + index] = g
+        return out
+    size = math.prod(shape)
+    positions = xp.arange(size).reshape(shape)[index]
+    if nb:  # each basis vector of a Jacobian scatters into its own block of bins
+        lead = g.shape[:nb]
+        offsets = xp.arange(math.prod(lead)).reshape(lead + (1,) * positions.ndim) * size
+        positions = positions + offsets
+        size *= math.prod(lead)
+    positions = xp.broadcast_to(positions, g.shape)
+    return scatter_sum(positions, g, size).reshape(g.shape[:nb] + tuple(shape)).astype(g.dtype)
 
 
 def _scatter_rule(g2, ans, g, idx, shape, nb):
@@ -791,7 +819,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     """Take elements along an axis (of the flattened array when ``axis`` is None);
     ``mode`` "raise", "wrap" or "clip" as NumPy."""
     refuse_out("take", out)
-    indices = xp.asarray(raw(indices))
+    indices = array_of(raw(indices))
     if mode != "raise":
         n = math.prod(_shape(a)) if axis is None else _shape(a)[int(axis)]
         if mode == "wrap":
@@ -810,7 +838,7 @@ def take_along_axis(arr, indices, axis):
     """Pick values along ``axis`` with an index array of the same rank (as NumPy)."""
     indices = raw(indices)
     if type(indices) is not Tensor:  # a batched index inside vmap stays batched
-        indices = xp.asarray(indices)
+        indices = array_of(indices)
     if axis is None:
         return getitem(ravel(arr), indices)
     shape = _shape(arr)
@@ -898,7 +926,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
 
 def _cast_for_join(name: str, arrays: list, dtype, casting) -> list:
     # NumPy checks the casting rule on empty stand-ins of the arrays' dtypes.
-    dtypes = [xp.asarray(raw(a)).dtype for a in arrays]
+    dtypes = [array_of(raw(a)).dtype for a in arrays]
     try:
         target = xp.concatenate([xp.empty((0,), d) for d in dtypes], dtype=dtype,
                                 casting=casting).dtype
@@ -986,7 +1014,7 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     """Pad an array (modes constant, edge, reflect, symmetric and wrap)."""
     shape = _shape(array)
     widths = tuple(tuple(int(w) for w in p) for p in
-                   xp.broadcast_to(xp.asarray(pad_width), (len(shape), 2)))
+                   xp.broadcast_to(array_of(pad_width), (len(shape), 2)))
     if mode == "constant":
         return _pad_constant(array, widths, constant_values)
     out = array
@@ -1027,7 +1055,7 @@ def _diagonal_rule(g, ans, x, offset, axis1, axis2):
 
 
 def _diag_embed_fwd(v, offset, rows, cols):
-    v = xp.asarray(v)
+    v = array_of(v)
     out = xp.zeros(v.shape[:-1] + (rows, cols), dtype=v.dtype)
     i = xp.arange(v.shape[-1])
     r, c = (i, i + offset) if offset >= 0 else (i - offset, i)
@@ -1094,7 +1122,7 @@ matmul = defprimitive(xp.matmul, "matmul", _matmul_rule_a, _matmul_rule_b)
 
 def _matmul_add_fwd(a, b, c):
     out = xp.matmul(a, b)
-    c = xp.asarray(c)
+    c = array_of(c)
     if xp.broadcast_shapes(xp.shape(out), c.shape) != xp.shape(out):
         raise ValueError(f"the addend of shape {c.shape} does not broadcast to the product's "
                          f"shape {xp.shape(out)}")
@@ -1329,7 +1357,7 @@ def einsum(*operands, out=None, optimize=None, dtype=None, order="K", casting="s
 
 def _einsum_cast(spec: str, operands, dtype, order, casting) -> list:
     # NumPy checks dtype, order and casting on stand-ins of the operands' dtypes.
-    stand_ins = [xp.empty((1,) * _ndim(o), dtype=xp.asarray(raw(o)).dtype) for o in operands]
+    stand_ins = [xp.empty((1,) * _ndim(o), dtype=array_of(raw(o)).dtype) for o in operands]
     try:
         target = xp.einsum(spec, *stand_ins, dtype=dtype, order=order, casting=casting).dtype
     except (TypeError, ValueError) as e:
@@ -1337,7 +1365,7 @@ def _einsum_cast(spec: str, operands, dtype, order, casting) -> list:
                            f"{e}") from None
     if dtype is None:
         return operands
-    return [o if xp.asarray(raw(o)).dtype == target else astype(o, target) for o in operands]
+    return [o if array_of(raw(o)).dtype == target else astype(o, target) for o in operands]
 
 
 # -- convolution windows ------------------------------------------------------------------
@@ -1359,7 +1387,7 @@ def _unwindow_fwd(g, window_shape, axes, xshape):
     ``r`` puts back all ``w`` offsets at once through a (starts, w) view of the output:
     long contiguous runs instead of ``w`` short strided ones.
     """
-    g = xp.asarray(g)
+    g = array_of(g)
     nd = len(xshape)
     nb = g.ndim - len(window_shape) - nd
     out = xp.zeros(g.shape[:nb] + xshape, dtype=g.dtype)

@@ -14,7 +14,7 @@ import operator
 
 from ._rules import _dtype, _ndim, _shape
 from .arguments import as_array, holds_tensor
-from .backend import xp
+from .backend import array_of, xp
 from .backend import xp as _XP
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, op_error, plain, raw, rebatch
@@ -189,7 +189,7 @@ def _spacing(d, n: int, otype, name: str):
     if type(d) is Tensor and d._trace >= 0:
         steps = diff(d)
         return steps if _dtype(steps) == otype else astype(steps, otype), False
-    d = xp.asarray(raw(d))
+    d = array_of(raw(d))
     if xp.issubdtype(d.dtype, xp.integer):
         d = d.astype(xp.float64)
     steps = xp.diff(d)
@@ -201,7 +201,7 @@ def _spacing(d, n: int, otype, name: str):
 def _coefficients(d, otype):
     """Finite-difference weights computed from constant steps as NumPy does, then in the
     result's dtype (a float64 array would widen a float32 result)."""
-    return d if type(d) is Tensor else xp.asarray(d).astype(otype, copy=False)
+    return d if type(d) is Tensor else array_of(d).astype(otype, copy=False)
 
 
 def _gradient_axis(f, axis: int, d, uniform: bool, edge_order: int, otype):
@@ -300,7 +300,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
             raise GradkitError(
                 f"gradient: shape {_shape(f)} is too small along axis {ax} to calculate a "
                 f"numerical gradient, at least (edge_order + 1) elements are required.")
-        d, uniform = _spacing(spacing if type(spacing) is Tensor else xp.asarray(spacing),
+        d, uniform = _spacing(spacing if type(spacing) is Tensor else array_of(spacing),
                               n, otype, "gradient")
         outs.append(_gradient_axis(f, ax, d, uniform, edge_order, otype))
     return outs[0] if len(outs) == 1 else tuple(outs)
@@ -408,7 +408,7 @@ def _segments(xr, knots, n: int):
 
 
 def _cast(v, dtype):
-    return _cast_to(v, dtype) if type(v) is Tensor else xp.asarray(v, dtype=dtype)
+    return _cast_to(v, dtype) if type(v) is Tensor else array_of(v, dtype=dtype)
 
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):

@@ -17,7 +17,7 @@ import operator
 from . import ops
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
-from .backend import xp
+from .backend import array_of, xp
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, nondifferentiable, plain, raw, rebatch
 from .ops import (
@@ -73,7 +73,7 @@ def _axis(axis, ndim: int, name: str) -> int:
 
 def _weak_dtype(x):
     """What ``numpy.result_type`` needs: Python numbers stay weakly typed (NEP 50)."""
-    return x if type(x) in _PY_SCALARS else xp.asarray(plain(x)).dtype  # a batch: its dtype
+    return x if type(x) in _PY_SCALARS else array_of(plain(x)).dtype  # a batch: its dtype
 
 
 def _batch_in_front(x, nd: int):
@@ -137,7 +137,7 @@ def select(condlist, choicelist, default=0):
         raise GradkitError(f"select: choicelist and default value do not have a common "
                            f"dtype: {e}") from None
     # A condition batched by vmap stays a batch (one mask per example) for ``where``.
-    conds = [raw(c) if holds_batch(c) else xp.asarray(raw(c)) for c in condlist]
+    conds = [raw(c) if holds_batch(c) else array_of(raw(c)) for c in condlist]
     for i, c in enumerate(conds):
         if plain(c).dtype != bool:
             raise GradkitError(f"select: invalid entry {i} in condlist: should be boolean "
@@ -184,7 +184,7 @@ def choose(a, choices, out=None, mode="raise"):
         dtype = xp.result_type(*[_weak_dtype(c) for c in choices])
     except TypeError as e:
         raise GradkitError(f"choose: the choices have no common dtype: {e}") from None
-    pieces = [_cast_to(c if type(c) not in _PY_SCALARS else xp.asarray(c, dtype), dtype)
+    pieces = [_cast_to(c if type(c) not in _PY_SCALARS else array_of(c, dtype), dtype)
               for c in choices]
     like, index = None, raw(a)
     if holds_batch(a):  # one index array per example: NumPy's choose on the batch of them
@@ -370,7 +370,7 @@ def block(arrays):
             for o in obj:
                 collect(o)
         else:
-            leaves.append(obj if type(obj) is Tensor else xp.asarray(obj))
+            leaves.append(obj if type(obj) is Tensor else array_of(obj))
 
     def relabel(obj, labels):
         if isinstance(obj, list):
@@ -493,7 +493,7 @@ def trim_zeros(filt, trim="fb", axis=None):
     trim = trim.lower()
     if trim not in {"fb", "bf", "f", "b"}:
         raise GradkitError(f"trim_zeros: unexpected character(s) in `trim`: {trim!r}")
-    value = xp.asarray(raw(filt))
+    value = array_of(raw(filt))
     nd = value.ndim
     axes = {a + nd for a in _neg_axes(axis, nd)} if nd else set()
     if not axes:
@@ -591,7 +591,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     div = num - 1 if endpoint else num
     dt = xp.result_type(_weak_dtype(start), _weak_dtype(stop), 1.0)
     # NumPy computes everything in dt: the endpoints are cast first.
-    start, stop = (_cast_to(x, dt) if type(x) is Tensor else xp.asarray(x, dtype=dt)
+    start, stop = (_cast_to(x, dt) if type(x) is Tensor else array_of(x, dtype=dt)
                    for x in (start, stop))
     delta = stop - start
     nd = _ndim(delta)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, refuse_complex, refuse_out
-from .backend import xp
+from .backend import array_of, xp
 from .errors import GradkitError
 from .graph import CONST, Tensor, defprimitive, holds_batch, plain, raw, rebatch
 from .ops import (
@@ -203,7 +203,7 @@ def _nan_mask(a):
     """Where ``a`` is NaN (a constant): inside ``vmap`` a batched mask, one per example."""
     if holds_batch(a):
         return isnan(raw(a)) if _dtype(a).kind in "fc" else xp.zeros(_shape(a), dtype=bool)
-    r = xp.asarray(raw(a))
+    r = array_of(raw(a))
     return xp.isnan(r) if r.dtype.kind in "fc" else xp.zeros(r.shape, dtype=bool)
 
 
@@ -237,7 +237,7 @@ def _divisor(bad, count, dt):
     if holds_batch(count):
         d = where(bad, 1, count)
         return d if dt is None else astype(d, dt)
-    return xp.asarray(xp.where(bad, 1, count), dtype=dt)
+    return array_of(xp.where(bad, 1, count), dtype=dt)
 
 
 def _of_counts(fn, count, extra_axes: int = 0):
@@ -278,7 +278,7 @@ def _plan(n, q, method: str):
     """Where each quantile lies in the sorted values: the indices below and above and the
     weight of the one above, as NumPy computes them. ``n`` (the number of values of each
     slice) broadcasts against ``q``."""
-    n = xp.asarray(n)
+    n = array_of(n)
     if method in _DISCRETE:
         if method == "inverted_cdf":
             idx = _boundary_index(n * q - 1, lambda g, fl: g == 0)
@@ -345,7 +345,7 @@ def _quantile_core(name, a, q, axis, method, keepdims, skip_nan):
     out = _gather_last(values, below)
     if gamma is not None:
         dt = _dtype(values)
-        t = astype(gamma, dt) if holds_batch(gamma) else xp.asarray(gamma, dtype=dt)
+        t = astype(gamma, dt) if holds_batch(gamma) else array_of(gamma, dtype=dt)
         out = _lerp(out, _gather_last(values, above), t)
     if _somewhere(empty):
         out = where(empty, xp.nan, out)  # empty broadcasts against q's axes in front
@@ -361,14 +361,14 @@ def _constant_q(name: str, q, scale: float):
     if isinstance(q, Tensor) and q._trace != CONST:
         raise GradkitError(f"{name}: q is a constant for gradkit (the gradient flows to `a` "
                            f"only); pass q as a number or a plain array")
-    q = xp.true_divide(raw(q), scale) if scale != 1 else xp.asarray(raw(q))
+    q = xp.true_divide(raw(q), scale) if scale != 1 else array_of(raw(q))
     if xp.ndim(q) > 2:
         raise GradkitError(f"{name}: q must be a scalar or 1d")
     if not (xp.all(q >= 0) and xp.all(q <= 1)):
         what = "Percentiles must be in the range [0, 100]" if scale != 1 else \
             "Quantiles must be in the range [0, 1]"
         raise GradkitError(f"{name}: {what}")
-    return xp.asarray(q, dtype=xp.float64)
+    return array_of(q, dtype=xp.float64)
 
 
 def _quantile_entry(name, a, q, axis, out, method, keepdims, weights, scale, skip_nan):
@@ -533,7 +533,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
                    xp.result_type(_dtype(a), _dtype(weights), xp.float64))
     if weights is None:
         avg = mean(a, axis=axes, keepdims=keepdims)
-        scl = xp.asarray(math.prod(shape) / max(math.prod(_shape(avg)), 1), dtype=_dtype(avg))
+        scl = array_of(math.prod(shape) / max(math.prod(_shape(avg)), 1), dtype=_dtype(avg))
         scl = scl[()] if not _shape(avg) else scl
     else:
         w = weights
@@ -584,7 +584,7 @@ def _valid(a, where_mask):
         return logical_and(valid, raw(where_mask)) if given else valid
     valid = ~nan
     if given:
-        valid = valid & xp.asarray(raw(where_mask), dtype=bool)
+        valid = valid & array_of(raw(where_mask), dtype=bool)
     return valid
 
 
@@ -848,7 +848,7 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
     n = _shape(x)[1]
     w = None
     if fweights is not None:
-        fw = xp.asarray(plain(fweights), dtype=float)  # every example's, inside vmap
+        fw = array_of(plain(fweights), dtype=float)  # every example's, inside vmap
         if not xp.all(fw == xp.around(fw)):
             raise GradkitError("cov: fweights must be integer")
         _check_weights("fweights", fweights, n)
@@ -895,7 +895,7 @@ def _check_weights(name, w, n):
     if shape[0] != n:
         raise GradkitError(f"cov: incompatible numbers of samples ({n}) and {name} "
                            f"({shape[0]})")
-    if xp.any(xp.asarray(plain(w), dtype=float) < 0):
+    if xp.any(array_of(plain(w), dtype=float) < 0):
         raise GradkitError(f"cov: {name} cannot be negative")
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from . import ops
 from ._rules import _dtype, _shape
-from .backend import xp
+from .backend import array_of, xp
 from .errors import (
     InputTypeError,
     NonScalarOutputError,
@@ -52,7 +52,7 @@ def _as_input(x, where):
         value = x
     else:
         try:
-            value = xp.asarray(x)
+            value = array_of(x)
         except (ValueError, TypeError) as e:
             raise InputTypeError(f"{where()} is a {type(x).__name__}, not an array: {e}") from e
     kind = value.dtype.kind
@@ -73,7 +73,7 @@ def _check_output(out, where: str):
     if type(out) is Tensor:
         return out
     if isinstance(out, xp.ndarray | xp.generic | float | int) and not isinstance(out, bool):
-        value = xp.asarray(out)
+        value = array_of(out)
         if xp.issubdtype(value.dtype, xp.number):
             return value
     kind = type(out).__name__
@@ -346,7 +346,7 @@ def _vjp(fun, primals, has_aux=False, batched=False, where="vjp"):
 
 
 def _cotangent(ct, out, batched: bool, where: str):
-    ct_value = ct if type(ct) is Tensor else xp.asarray(ct)
+    ct_value = ct if type(ct) is Tensor else array_of(ct)
     cs, os_ = _shape(ct_value), _shape(out)
     ok = cs == os_ or (batched and cs[len(cs) - len(os_):] == os_ and len(cs) > len(os_))
     if not ok:
@@ -393,7 +393,7 @@ def _jvp(fun, primals, tangents, batched, where="jvp"):
     outs, out_def = t.outputs()
     tangents_in = []
     for k, (tan, value) in enumerate(zip(t_flat, t.in_values)):
-        tv = tan if type(tan) is Tensor else xp.asarray(tan, dtype=_dtype(value))
+        tv = tan if type(tan) is Tensor else array_of(tan, dtype=_dtype(value))
         ts, vs = _shape(tv), _shape(value)
         if not (ts == vs or (batched and ts[len(ts) - len(vs):] == vs)):
             raise ShapeMismatchError(f"{where}: tangent {k} has shape {ts}, its primal has "

@@ -43,7 +43,7 @@ import numpy as np
 
 from .. import numpy as gnp
 from .._rules import _nb, sum_to
-from ..backend import xp
+from ..backend import array_of, xp
 from ..errors import GradkitError
 from ..graph import defprimitive, holds_batch, plain, rebatch
 from ..validation import check_pair, check_real, invalid
@@ -147,8 +147,8 @@ def _conv_input_grad_fwd(g, w, kh, kw, xshape):
     # The transpose of the convolution for one kernel offset at a time: g @ W_ab^T lands
     # in out[..., a:a+H', b:b+W', :]. Nine small GEMMs and slice additions instead of one
     # (N*H'*W', kh*kw*C) column buffer scattered back (twice as fast, measured).
-    g = xp.asarray(g)
-    w = xp.asarray(w)
+    g = array_of(g)
+    w = array_of(w)
     n, h, wd, c = xshape[-4:]
     ho, wo = h - kh + 1, wd - kw + 1
     lead = g.shape[:-2]

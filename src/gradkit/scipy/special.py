@@ -34,7 +34,7 @@ import math
 import scipy.special as _sc
 
 from .._rules import _expand, _expand_value, _nb, _neg_axes, _shape, _ub, sum_to
-from ..backend import xp
+from ..backend import array_of, xp
 from ..errors import GradkitError
 from ..graph import defprimitive, nondifferentiable, plain, raw
 from ..ops import (
@@ -66,7 +66,7 @@ _IV_TINY = 1e-300
 def _float_dtype(*args):
     """The float dtype NumPy gives these arguments (Python numbers are weak: float32 stays)."""
     args = [plain(a) for a in args]  # plain: a vmap batch has its examples' dtype
-    return xp.result_type(*[a if isinstance(a, int | float) else xp.asarray(a) for a in args],
+    return xp.result_type(*[a if isinstance(a, int | float) else array_of(a) for a in args],
                           1.0)
 
 
@@ -86,7 +86,7 @@ def _special(fn, name: str, *rules, dtype_args=None, doc: str = ""):
         with xp.errstate(all="ignore"):
             out = fn(*args)
         picked = args if dtype_args is None else [args[i] for i in dtype_args]
-        return _keep(xp.asarray(out) if not hasattr(out, "dtype") else out,
+        return _keep(array_of(out) if not hasattr(out, "dtype") else out,
                      _float_dtype(*picked))
 
     fwd.__name__ = name
@@ -560,7 +560,7 @@ def _lse_sign(a, b, axes, keepdims):
     """The sign of ``s = sum(b * exp(a))``: piecewise constant, computed on plain values."""
     with xp.errstate(all="ignore"):
         sgn = _lse_fwd(raw(a), axes, keepdims, None if b is None else raw(b), True, 1)
-    return _keep(xp.asarray(sgn), _float_dtype(a, *([] if b is None else [b])))
+    return _keep(array_of(sgn), _float_dtype(a, *([] if b is None else [b])))
 
 
 _lse = _special(_lse_fwd, "logsumexp", _lse_rule, dtype_args=(0,))
