@@ -33,7 +33,15 @@ from ._rules import (
     sum_to,
 )
 from .arguments import array_from_nested, refuse_out
-from .backend import array_of, as_strided, is_foreign, scatter_sum, xp, zeros_like_library
+from .backend import (
+    array_of,
+    as_strided,
+    is_foreign,
+    namespace,
+    scatter_sum,
+    xp,
+    zeros_like_library,
+)
 from .backend import sliding_window_view as _np_windows
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, nondifferentiable, plain, raw
@@ -461,14 +469,15 @@ def _shifted(x, axis):
     """x minus its maximum along ``axis`` (0 where the maximum is infinite)."""
     x = array_of(x)
     m = x.max(axis=axis, keepdims=True)
-    if not xp.isfinite(m).all():
+    # (a lazy array's maximum is not looked at: the where costs nothing there)
+    if is_foreign(x) or not xp.isfinite(m).all():
         m = xp.where(xp.isfinite(m), m, 0)
     return x - m, m
 
 
 def _log_of_sum(e, axis):
     s = e.sum(axis=axis, keepdims=True)
-    if s.all():
+    if not is_foreign(s) and s.all():
         return xp.log(s)
     with xp.errstate(divide="ignore"):  # log(0) = -inf is right for rows of -inf
         return xp.log(s)
@@ -1056,9 +1065,15 @@ def _diagonal_rule(g, ans, x, offset, axis1, axis2):
 
 def _diag_embed_fwd(v, offset, rows, cols):
     v = array_of(v)
-    out = xp.zeros(v.shape[:-1] + (rows, cols), dtype=v.dtype)
     i = xp.arange(v.shape[-1])
     r, c = (i, i + offset) if offset >= 0 else (i - offset, i)
+    if is_foreign(v):  # no assignment at index arrays there: one-hot placements instead
+        ns = namespace(v)
+        at_r, at_c = xp.zeros((rows, len(i)), v.dtype), xp.zeros((cols, len(i)), v.dtype)
+        at_r[r, i] = 1
+        at_c[c, i] = 1
+        return xp.einsum("...k,rk,ck->...rc", v, ns.asarray(at_r), ns.asarray(at_c))
+    out = xp.zeros(v.shape[:-1] + (rows, cols), dtype=v.dtype)
     out[..., r, c] = v
     return out
 

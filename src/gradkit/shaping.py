@@ -17,7 +17,7 @@ import operator
 from . import ops
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
-from .backend import array_of, xp
+from .backend import array_of, is_foreign, namespace, xp
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, nondifferentiable, plain, raw, rebatch
 from .ops import (
@@ -669,6 +669,8 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
     """An array like ``a`` filled with ``fill_value`` (as ``numpy.full_like``);
     differentiable in the fill value, not in ``a`` (only its shape and dtype are read)."""
     if not holds_tensor(fill_value):
+        if is_foreign(raw(a)):  # Dask and CuPy take the standard's arguments only
+            return namespace(raw(a)).full_like(raw(a), fill_value, dtype=dtype)
         return xp.full_like(raw(a), fill_value, dtype=dtype, order=order, subok=subok,
                             shape=shape, device=device)
     return full(_shape(a) if shape is None else shape, fill_value,

@@ -33,8 +33,9 @@ import math
 
 import scipy.special as _sc
 
+from .. import ops as _ops
 from .._rules import _expand, _expand_value, _nb, _neg_axes, _shape, _ub, sum_to
-from ..backend import array_of, xp
+from ..backend import array_of, is_foreign, xp
 from ..errors import GradkitError
 from ..graph import defprimitive, nondifferentiable, plain, raw
 from ..ops import (
@@ -511,12 +512,16 @@ def _axis_for_scipy(x, axes):
     return None if xp.ndim(x) == 0 else axes
 
 
+# SciPy would convert Dask or CuPy arrays to NumPy: gradkit's own stable formulas (NumPy
+# calls that dispatch to the array's library) compute them instead.
 _softmax = _special(
-    lambda x, axes: _sc.softmax(x, axis=_axis_for_scipy(x, axes)), "softmax",
+    lambda x, axes: _ops._softmax_fwd(x, axes) if is_foreign(x) else
+    _sc.softmax(x, axis=_axis_for_scipy(x, axes)), "softmax",
     lambda g, ans, x, axes: ans * (g - sum(g * ans, axis=axes, keepdims=True)),
     dtype_args=(0,))
 _log_softmax = _special(
-    lambda x, axes: _sc.log_softmax(x, axis=_axis_for_scipy(x, axes)), "log_softmax",
+    lambda x, axes: _ops._log_softmax_fwd(x, axes) if is_foreign(x) else
+    _sc.log_softmax(x, axis=_axis_for_scipy(x, axes)), "log_softmax",
     lambda g, ans, x, axes: g - exp(ans) * sum(g, axis=axes, keepdims=True),
     dtype_args=(0,))
 
@@ -546,6 +551,8 @@ def _lse_rule(g, ans, a, axes, keepdims):
 
 def _lse_fwd(a, axes, keepdims, b=None, signed=False, part=0):
     """SciPy's logsumexp; with ``signed``, part 0 of its (log|s|, sign) pair, or part 1."""
+    if b is None and not signed and is_foreign(a):
+        return _ops._logsumexp_fwd(a, axes, keepdims)
     scalar = xp.ndim(a) == 0 and (b is None or xp.ndim(b) == 0)
     out = _sc.logsumexp(a, axis=None if scalar else axes, b=b, keepdims=keepdims,
                         return_sign=signed)
