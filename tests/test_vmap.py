@@ -282,6 +282,20 @@ def test_indices_batched_by_two_vmaps():
     np.testing.assert_allclose(gk.vmap(per_row)(np.array([4, 0])), want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("reduce", [gnp.sum, gnp.mean, gnp.var, gnp.std, gnp.nanmean])
+def test_reductions_with_a_batched_where_mask_equal_a_loop(reduce):
+    x = np.arange(1.0, 13.0).reshape(3, 4) ** 1.5
+    keep = np.array([[1, 1, 0, 1], [0, 1, 1, 1], [1, 0, 1, 1]], dtype=bool)
+
+    def f(r, k):
+        return reduce(r, where=k)
+
+    np.testing.assert_allclose(gk.vmap(f)(x, keep), [f(x[i], keep[i]) for i in range(3)],
+                               rtol=1e-12)
+    np.testing.assert_allclose(gk.vmap(gk.grad(f))(x, keep),
+                               [gk.grad(f)(x[i], keep[i]) for i in range(3)], rtol=1e-12)
+
+
 def test_custom_vjp_differentiated_through_vmap_uses_its_rule():
     # A straight-through rounding: differentiating round itself would give 0 everywhere.
     @gk.custom_vjp

@@ -282,8 +282,11 @@ def _masked(a, where, fill):
     ``a`` itself when the mask leaves every element in."""
     if where is True:
         return a
-    mask = array_of(raw(where), dtype=bool)
-    if mask.shape == _shape(a) and mask.all():
+    mask = raw(where)
+    if type(mask) is Tensor:  # batched inside vmap: one mask per example
+        return _where(mask, a, fill)
+    mask = array_of(mask, dtype=bool)
+    if mask.shape == _shape(a) and not is_foreign(mask) and mask.all():
         return a
     return _where(mask, a, fill)
 
@@ -301,10 +304,14 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO,  # noqa
 
 
 def _reduced_count(a, axis, keepdims, where):
-    """How many elements each output of a reduction over ``axis`` sees (a plain array)."""
-    mask = xp.broadcast_to(array_of(raw(where), dtype=bool), _shape(a))
-    return xp.sum(mask, axis=None if axis is None else _neg_axes(axis, _ndim(a)),
-                  keepdims=keepdims)
+    """How many elements each output of a reduction over ``axis`` sees (a plain array, or a
+    batched constant inside vmap)."""
+    axes = None if axis is None else _neg_axes(axis, _ndim(a))
+    mask = raw(where)
+    if type(mask) is Tensor:  # batched inside vmap: a count per example
+        return _sum(broadcast_to(mask, _shape(a)), axis=axes, keepdims=keepdims)
+    mask = xp.broadcast_to(array_of(mask, dtype=bool), _shape(a))
+    return xp.sum(mask, axis=axes, keepdims=keepdims)
 
 
 def _count(x, ans) -> int:
@@ -339,7 +346,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     if where is True:
         return _mean(a, axis=axis, keepdims=keepdims)
     n = _reduced_count(a, axis, keepdims, where)
-    if not xp.all(n):
+    if not xp.all(plain(n)):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)  # as NumPy
     with xp.errstate(divide="ignore", invalid="ignore"):  # an empty slice: NaN, as NumPy
         return sum(a, axis=axis, keepdims=keepdims, where=where) / n.astype(_dtype(a))

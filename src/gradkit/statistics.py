@@ -218,11 +218,6 @@ def _somewhere(mask) -> bool:
     return bool(xp.any(plain(mask)))
 
 
-def _fill(a, mask, fill):
-    """``a`` with ``fill`` where ``mask`` is False (a batched mask too)."""
-    return where(mask, a, fill) if holds_batch(mask) else _masked(a, mask, fill)
-
-
 def _count(mask, axis, keepdims=False):
     """How many entries of ``mask`` hold along ``axis`` (a batched mask too)."""
     if holds_batch(mask):
@@ -591,7 +586,7 @@ def _valid(a, where_mask):
 def _masked_reduction(reduce, a, fill, axis, dtype, keepdims, initial, valid):
     """``reduce`` (sum or prod) of the ``valid`` entries of ``a``, ``fill`` elsewhere."""
     if holds_batch(valid):  # the reduction's where= takes a plain mask: fill here instead
-        return reduce(_fill(_cast_to(a, dtype), valid, fill), axis=axis, keepdims=keepdims,
+        return reduce(_masked(_cast_to(a, dtype), valid, fill), axis=axis, keepdims=keepdims,
                       initial=initial)
     return reduce(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=valid)
 
@@ -647,21 +642,14 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
 
 def _nanmean(a, valid, axis, dtype, keepdims):
     a = _cast_to(a, dtype)
-    total = sum(_fill(a, valid, 0), axis=axis, keepdims=keepdims)
-    cnt = _valid_count(a, axis, keepdims, valid)
+    total = sum(_masked(a, valid, 0), axis=axis, keepdims=keepdims)
+    cnt = _reduced_count(a, axis, keepdims, valid)
     empty = cnt == 0
     avg = total / _divisor(empty, cnt, _dtype(total))
     if _somewhere(empty):
         _warn("Mean of empty slice")
         avg = where(empty, xp.nan, avg)
     return avg
-
-
-def _valid_count(a, axis, keepdims, valid):
-    """How many ``valid`` entries each output of a reduction of ``a`` over ``axis`` sees."""
-    if holds_batch(valid):  # valid has a's shape: a NaN mask, maybe and-ed with where=
-        return _count(valid, None if axis is None else _neg_axes(axis, _ndim(a)), keepdims)
-    return _reduced_count(a, axis, keepdims, valid)
 
 
 def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
@@ -692,10 +680,10 @@ def _nanvar(name, a, axis, dtype, out, ddof, keepdims, where_mask, avg, correcti
     a = _cast_to(a, dtype)
     if avg is _NO_VALUE:
         avg = _nanmean(a, valid, axis, None, True) \
-            if xp.all(plain(_valid_count(a, axis, True, valid))) \
+            if xp.all(plain(_reduced_count(a, axis, True, valid))) \
             else _quiet_nanmean(a, valid, axis)
-    dev = _fill(a - avg, valid, 0)
-    dof = _valid_count(a, axis, keepdims, valid) - ddof
+    dev = _masked(a - avg, valid, 0)
+    dof = _reduced_count(a, axis, keepdims, valid) - ddof
     bad = dof <= 0
     var = sum(dev * dev, axis=axis, keepdims=keepdims) / _divisor(bad, dof, _dtype(dev))
     if _somewhere(bad):
@@ -736,7 +724,7 @@ def _nan_extremum(name, a, axis, out, keepdims, initial, where_mask, larger):
     inexact = _dtype(a).kind == "f"
     fill = -xp.inf if larger else xp.inf
     if inexact or not xp.all(plain(valid)):
-        a = _fill(a, valid, fill)
+        a = _masked(a, valid, fill)
     reduce = amax if larger else amin
     m = reduce(a, axis=axis, keepdims=keepdims)
     if initial is not _NO_VALUE:
@@ -787,7 +775,7 @@ def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> A
     refuse_out("nancumsum", out)
     a = as_array(a)
     refuse_complex("nancumsum", a)
-    return cumsum(_cast_to(_fill(a, _valid(a, True), 0), dtype), axis=axis)
+    return cumsum(_cast_to(_masked(a, _valid(a, True), 0), dtype), axis=axis)
 
 
 def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
@@ -800,7 +788,7 @@ def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> 
     array([2., 2., 6.])
     """
     a = as_array(a)
-    return cumprod(_fill(a, _valid(a, True), 1), axis=axis, dtype=dtype, out=out)
+    return cumprod(_masked(a, _valid(a, True), 1), axis=axis, dtype=dtype, out=out)
 
 
 # -- covariance -------------------------------------------------------------------------------
