@@ -129,3 +129,10 @@ def test_an_index_dask_would_lay_out_differently_is_refused():
     x = _chunked(np.arange(24.0).reshape(2, 3, 4))
     with pytest.raises(GradkitError, match="dask arrays, which place the indexed axes"):
         gk.Tensor(x)[0, :, np.array([1, 2])]
+
+
+def test_asarray_keeps_a_dask_array_and_casts_it_there():
+    x = _chunked(np.arange(6.0).reshape(2, 3))
+    kept = gnp.asarray(x, dtype=np.float32)
+    assert isinstance(kept, da.Array) and kept.dtype == np.float32
+    np.testing.assert_array_equal(kept.compute(), np.arange(6.0).reshape(2, 3))

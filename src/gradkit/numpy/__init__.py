@@ -22,6 +22,8 @@ import numpy as _np
 from .. import ops as _ops
 from .._rules import _ndim, _shape
 from ..arguments import array_from_nested as _array_from_nested
+from ..backend import array_of as _array_of
+from ..backend import is_foreign as _is_foreign
 from ..backend import xp as _xp
 from ..counting import *  # noqa: F403
 from ..elementwise import *  # noqa: F403
@@ -66,9 +68,12 @@ def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, ndm
 
 
 def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
-    """``numpy.asarray`` that keeps the gradient of Tensors, also inside nested lists."""
+    """``numpy.asarray`` that keeps the gradient of Tensors, also inside nested lists, and
+    keeps the arrays of other libraries (Dask, CuPy) in their library, cast to ``dtype``."""
     if isinstance(a, _Tensor) or _holds_tensor(a):
         return array(a, dtype=dtype)
+    if _is_foreign(a):
+        return _array_of(a, dtype=dtype)
     return _xp.asarray(a, dtype=dtype, order=order, device=device, copy=copy, like=like)
 
 
