@@ -28,7 +28,8 @@ from .backend import array_of, is_foreign, xp
 from .errors import ConversionError, GradkitError, NaNError, OpError
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "defprimitive",
-           "nondifferentiable", "raw", "plain", "rebatch", "holds_batch", "carries_derivative"]
+           "nondifferentiable", "raw", "plain", "rebatch", "holds_batch", "carries_derivative",
+           "batch_traces"]
 
 CONST = -1
 EAGER = 0
@@ -478,15 +479,20 @@ def raw(x):
     return x
 
 
+def batch_traces(x) -> tuple:
+    """The vmap traces ``x`` is batched in, outermost box first."""
+    traces = []
+    while type(x) is Tensor:
+        if x._prim is BATCHED:
+            traces.append(x._trace)
+        x = x._value
+    return tuple(traces)
+
+
 def rebatch(value, like):
     """``value``, computed on ``plain(like)``, boxed in the batches ``like`` carries (a
     constant: no derivative flows through it)."""
-    traces = []
-    while type(like) is Tensor:
-        if like._prim is BATCHED:
-            traces.append(like._trace)
-        like = like._value
-    for trace in reversed(traces):
+    for trace in reversed(batch_traces(like)):
         value = _box(value, trace, BATCHED, (), (), _EMPTY)
     return value
 
@@ -577,6 +583,13 @@ def _describe(a) -> str:
     if isinstance(a, list | tuple):
         return "[" + ", ".join(_describe(b) for b in a[:6]) + (", ..." if len(a) > 6 else "") + "]"
     return type(a).__name__
+
+
+def _refuse_foreign(name: str, args, kw, exc: Exception) -> None:
+    """Raise ``op_error`` for any failure when an argument is another library's array
+    (Dask...): that library lacks the operation. NumPy's own failures propagate."""
+    if any(is_foreign(a) for a in args):
+        raise op_error(name, args, kw, exc) from exc
 
 
 def op_error(name: str, args, kw, exc: Exception) -> OpError:
@@ -674,9 +687,8 @@ def defprimitive(fwd, name: str | None = None, *vjps):
             raise
         except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
             raise op_error(name, args, kw, e) from e
-        except Exception as e:  # another library's array (Dask...) lacks this operation
-            if any(is_foreign(a) for a in args):
-                raise op_error(name, args, kw, e) from e
+        except Exception as e:
+            _refuse_foreign(name, args, kw, e)
             raise
 
     prim.__name__ = name
@@ -791,9 +803,8 @@ def _call_fwd(prim, args, kw):
         raise
     except (ValueError, TypeError, IndexError, xp.linalg.LinAlgError) as e:
         raise op_error(prim.__name__, args, kw, e) from e
-    except Exception as e:  # another library's array (Dask...) lacks this operation
-        if any(is_foreign(a) for a in args):
-            raise op_error(prim.__name__, args, kw, e) from e
+    except Exception as e:
+        _refuse_foreign(prim.__name__, args, kw, e)
         raise
 
 
@@ -814,9 +825,8 @@ def nondifferentiable(fwd, name: str | None = None):
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise op_error(name, args, kw, e) from e
-        except Exception as e:  # another library's array (Dask...) lacks this operation
-            if any(is_foreign(raw(a)) for a in args):
-                raise op_error(name, [raw(a) for a in args], kw, e) from e
+        except Exception as e:
+            _refuse_foreign(name, [raw(a) for a in args], kw, e)
             raise
 
     nd.__name__ = name

@@ -26,8 +26,8 @@ from .arguments import refuse_out
 from .backend import array_of, is_foreign, xp
 from .errors import GradkitError
 from .graph import (
-    BATCHED,
     Tensor,
+    batch_traces,
     defprimitive,
     holds_batch,
     nondifferentiable,
@@ -794,16 +794,6 @@ def lstsq(a, b, rcond=None):
     return x, res, cache[2], _svdvals(a, cache[3])
 
 
-def _batches(x) -> tuple:
-    """The vmap traces ``x`` is batched in, outermost box first."""
-    out = []
-    while type(x) is Tensor:
-        if x._prim is BATCHED:
-            out.append(x._trace)
-        x = x._value
-    return tuple(out)
-
-
 def _lstsq_stacked(a, b, rcond) -> tuple:
     """NumPy's lstsq ``(x, residuals, rank, s)`` for stacks of systems (NumPy's takes
     one): by the stacked SVD, with NumPy's cut-off ``rcond * s_max`` for each system.
@@ -834,7 +824,7 @@ def _mH_plain(x):
 def _lstsq_batched(a, b, rcond):
     """``lstsq`` inside vmap: each example's system solved at once from the stacked SVD;
     the derivatives are lstsq's own rules, batched."""
-    ta, tb = _batches(a), _batches(b)
+    ta, tb = batch_traces(a), batch_traces(b)
     if ta and tb and ta != tb:
         raise GradkitError("linalg.lstsq inside nested vmaps: a and b are batched by "
                            "different vmaps; batch both by the same ones")

@@ -583,14 +583,6 @@ def _valid(a, where_mask):
     return valid
 
 
-def _masked_reduction(reduce, a, fill, axis, dtype, keepdims, initial, valid):
-    """``reduce`` (sum or prod) of the ``valid`` entries of ``a``, ``fill`` elsewhere."""
-    if holds_batch(valid):  # the reduction's where= takes a plain mask: fill here instead
-        return reduce(_masked(_cast_to(a, dtype), valid, fill), axis=axis, keepdims=keepdims,
-                      initial=initial)
-    return reduce(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=valid)
-
-
 def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
            keepdims: bool = False, initial: Any = _NO_VALUE, where: Any = _NO_VALUE) -> Any:
     """Sum treating NaN as 0, as ``numpy.nansum``; NaN entries get a zero gradient.
@@ -604,7 +596,8 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     refuse_out("nansum", out)
     a = as_array(a)
     refuse_complex("nansum", a)
-    return _masked_reduction(sum, a, 0, axis, dtype, keepdims, initial, _valid(a, where))
+    return sum(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+               where=_valid(a, where))
 
 
 def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -620,7 +613,8 @@ def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     refuse_out("nanprod", out)
     a = as_array(a)
     refuse_complex("nanprod", a)
-    return _masked_reduction(prod, a, 1, axis, dtype, keepdims, initial, _valid(a, where))
+    return prod(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+                where=_valid(a, where))
 
 
 def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
