@@ -136,3 +136,15 @@ def test_asarray_keeps_a_dask_array_and_casts_it_there():
     kept = gnp.asarray(x, dtype=np.float32)
     assert isinstance(kept, da.Array) and kept.dtype == np.float32
     np.testing.assert_array_equal(kept.compute(), np.arange(6.0).reshape(2, 3))
+
+
+def test_a_lazy_index_that_repeats_a_position_accumulates_its_gradient():
+    # A Dask index array is an advanced index: its scatter adds, never assigns (a wrong
+    # gradient before: each repeat overwrote the last).
+    x = np.array([1.0, 2.0, 3.0])
+    rows = np.array([0, 0, 2, 0])
+    loss = lambda x, rows: gnp.sum(x[rows] * np.array([1.0, 2.0, 3.0, 4.0]))  # noqa: E731
+    want = gk.grad(loss)(x, rows)
+    got = gk.grad(loss)(_chunked(x), da.from_array(rows, chunks=2))
+    np.testing.assert_array_equal(dask.compute(got)[0], want)
+    np.testing.assert_array_equal(want, [7.0, 0.0, 3.0])

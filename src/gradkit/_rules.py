@@ -14,7 +14,7 @@ axes they reduce over from the end.
 
 from __future__ import annotations
 
-from .backend import broadcast_like, is_foreign, xp
+from .backend import broadcast_like, dtype_of, is_foreign, xp
 from .errors import GradkitError
 from .graph import Tensor, plain
 
@@ -36,7 +36,8 @@ def _nb(g, ans) -> int:
 
 
 def _dtype(x):
-    return xp.result_type(plain(x))
+    x = plain(x)
+    return x.dtype if type(x) is xp.ndarray else dtype_of(x)
 
 
 def _neg_axes(axis, ndim: int) -> tuple:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 
-from .backend import array_of, xp
+from .backend import array_of, dtype_kind, dtype_of, xp
 from .errors import GradkitError
 from .graph import Tensor, holds_tensor, plain, raw
 
@@ -50,7 +50,7 @@ def refuse_complex(name: str, *args) -> None:
             continue
         v = raw(a) if type(a) is Tensor else a
         dtype = (v.dtype if isinstance(v, xp.ndarray | xp.generic) else
-                 xp.result_type(plain(as_array(v))))
-        if dtype.kind == "c":
+                 dtype_of(plain(as_array(v))))
+        if dtype_kind(dtype) == "c":
             raise GradkitError(f"{name}: complex input (dtype {dtype}) is not supported; "
                                f"gradkit differentiates real functions of real inputs")

@@ -9,14 +9,19 @@ import numpy as xp
 from numpy.lib.stride_tricks import as_strided
 from numpy.lib.stride_tricks import sliding_window_view as _sliding_window_view
 
-__all__ = ["xp", "sliding_window_view", "as_strided", "ndarray", "array_of", "is_foreign",
-           "namespace", "broadcast_like", "zeros_like_library", "scatter_sum"]
+__all__ = ["xp", "sliding_window_view", "as_strided", "ndarray", "generic", "array_of",
+           "is_foreign", "namespace", "broadcast_like", "zeros_like_library",
+           "ones_like_library", "eye_like_library", "scatter_sum", "standard_only",
+           "NUMPY_ROUTE", "one_library", "dtype_of", "dtype_kind", "any_true"]
 
 ndarray = xp.ndarray
+generic = xp.generic
 sliding_window_view = _sliding_window_view
 
 # Python and NumPy values: NumPy's own, never looked at further.
-_NATIVE = (xp.ndarray, xp.generic, float, int, complex, bool, list, tuple, range, type(None))
+# (and classes: np.float64, say, has its instances' attributes)
+_NATIVE = (xp.ndarray, xp.generic, float, int, complex, bool, list, tuple, range, type(None),
+           type)
 
 
 def is_foreign(x) -> bool:
@@ -29,11 +34,30 @@ def is_foreign(x) -> bool:
     >>> is_foreign(np.ones(2)), is_foreign([1.0])
     (False, False)
     """
-    if isinstance(x, _NATIVE) or type(x).__module__.startswith("gradkit"):
+    t = type(x)
+    if t in NUMPY_ROUTE:
+        return False
+    if t in _STANDARD_ROUTE or t in _PROTOCOL_ROUTE:
+        return True
+    return _classify(x)
+
+
+def _classify(x) -> bool:
+    """Put the type of ``x`` in its route (once per type); whether it is foreign."""
+    t = type(x)
+    if isinstance(x, _NATIVE) or t.__module__.startswith("gradkit"):
+        NUMPY_ROUTE.add(t)
         return False
     from array_api_compat import is_array_api_obj  # only when such an array arrives
 
-    return is_array_api_obj(x)
+    foreign = is_array_api_obj(x)
+    if not foreign:
+        NUMPY_ROUTE.add(t)
+    elif hasattr(t, "__array_function__"):
+        _PROTOCOL_ROUTE.add(t)
+    else:
+        _STANDARD_ROUTE.add(t)
+    return foreign
 
 
 def array_of(x, dtype=None):
@@ -98,8 +122,29 @@ def broadcast_like(value, shape: tuple, like):
 
 def zeros_like_library(like, shape: tuple, dtype):
     """Zeros of ``shape`` in the library of ``like`` (NumPy for NumPy and Python values)."""
-    ns = namespace(like)
-    return xp.zeros(shape, dtype=dtype) if ns is xp else ns.zeros(shape, dtype=dtype)
+    if not is_foreign(like):
+        return xp.zeros(shape, dtype=dtype)
+    return namespace(like).zeros(shape, dtype=dtype, device=_device(like))
+
+
+def ones_like_library(like, shape: tuple, dtype):
+    """Ones of ``shape`` in the library of ``like`` (NumPy for NumPy and Python values)."""
+    if not is_foreign(like):
+        return xp.ones(shape, dtype=dtype)
+    return namespace(like).ones(shape, dtype=dtype, device=_device(like))
+
+
+def eye_like_library(like, n: int, dtype):
+    """The identity of size ``n`` in the library of ``like``."""
+    if not is_foreign(like):
+        return xp.eye(n, dtype=dtype)
+    return namespace(like).eye(n, dtype=dtype, device=_device(like))
+
+
+def _device(x):
+    from array_api_compat import device
+
+    return device(x)
 
 
 def scatter_sum(positions, weights, size: int):
@@ -115,3 +160,80 @@ def scatter_sum(positions, weights, size: int):
         return da.bincount(da.from_array(p, chunks=chunks), weights=w, minlength=size)
     ns = namespace(weights)
     return ns.bincount(ns.asarray(p), weights=w, minlength=size)
+
+
+# -- libraries that only speak the Array API standard --------------------------------------
+# Dask and CuPy implement NumPy's dispatch protocols: NumPy's functions, called on their
+# arrays, compute in their library. A library without them (array-api-strict...) would be
+# converted by NumPy (silently, or with an error for an array on another device), so
+# gradkit calls such a library through its own namespace instead.
+
+# Types that go through NumPy's functions: the set grows as new types are met (the check
+# on a primitive's hot path is one set lookup an argument).
+# Lists and tuples are not looked into: gradkit's primitives take their arrays as
+# arguments of their own (a tuple is a shape, an axis or an index).
+NUMPY_ROUTE: set = {xp.ndarray, float, int, bool, complex, type(None), str, slice, tuple,
+                    list, type(Ellipsis), xp.float64, xp.float32, xp.int64, xp.bool_, xp.dtype,
+                    type}
+_STANDARD_ROUTE: set = set()
+# Arrays of libraries with NumPy's protocols (Dask, CuPy): NumPy's functions, after a check
+# that no other library's arrays are in the same call.
+_PROTOCOL_ROUTE: set = set()
+
+
+def standard_only(x) -> bool:
+    """Whether ``x`` is an array of a library that NumPy's functions cannot compute on,
+    only its own Array-API namespace.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> standard_only(np.ones(2)), standard_only(2.0)
+    (False, False)
+    """
+    t = type(x)
+    if t in NUMPY_ROUTE:
+        return False
+    if t in _STANDARD_ROUTE:
+        return True
+    if t in _PROTOCOL_ROUTE:
+        return False
+    _classify(x)
+    return t in _STANDARD_ROUTE
+
+
+def one_library(args) -> None:
+    """Raise a clear error when ``args`` hold arrays of two libraries other than NumPy
+    (CuPy with Dask): neither computes on the other's arrays."""
+    libraries = {type(a).__module__.split(".")[0] for a in args if is_foreign(a)}
+    if len(libraries) > 1:
+        namespace(*args)  # raises, naming them
+
+
+def dtype_of(x):
+    """The dtype of ``x``: NumPy's ``result_type``, or the array's own dtype for a library
+    that speaks only the standard (its dtypes are not NumPy's)."""
+    if type(x) is xp.ndarray:
+        return x.dtype
+    return x.dtype if standard_only(x) else xp.result_type(x)
+
+
+def dtype_kind(dtype) -> str:
+    """NumPy's one-letter kind of ``dtype`` ("f", "c", "i", "u", "b"...), also for another
+    library's dtype objects (by their name)."""
+    kind = getattr(dtype, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    name = str(dtype).rsplit(".", 1)[-1]
+    for prefix, k in (("float", "f"), ("complex", "c"), ("uint", "u"), ("int", "i"),
+                      ("bool", "b")):
+        if name.startswith(prefix):
+            return k
+    return "O"
+
+
+def any_true(x) -> bool:
+    """Whether any element of ``x`` (an array of any library) is true."""
+    if type(x) is xp.ndarray:
+        return bool(x.any())
+    return bool(namespace(x).any(x)) if standard_only(x) else bool(xp.any(x))

@@ -43,8 +43,8 @@ def _shape(x) -> tuple:
     t = type(x)
     if t is Tensor or t is xp.ndarray:
         return x.shape
-    if t is float or t is int or t is type or t is xp.dtype or isinstance(x, xp.dtype):
-        return ()  # scalars, and the dtype argument of astype
+    if t is float or t is int or t is type or isinstance(x, xp.dtype | xp.generic):
+        return ()  # scalars (NumPy's too), and the dtype argument of astype
     return xp.shape(x)
 
 
@@ -75,11 +75,17 @@ def apply_batched(prim, args, kw, trace: int):
         else:
             vals.append(a)
             batched.append(False)
-    out = rule(prim, vals, batched, kw, trace) if rule in _WANT_TRACE else \
-        rule(prim, vals, batched, kw)
+    # This runs once per primitive under vmap: the elementwise rule is inlined and the box
+    # built here (one Python call each saved, on the path of every vmap(grad(f))).
+    if rule is _elementwise:
+        out = prim(*_align(vals, batched), **kw)
+    elif rule in _WANT_TRACE:
+        out = rule(prim, vals, batched, kw, trace)
+    else:
+        out = rule(prim, vals, batched, kw)
     if isinstance(out, tuple):
-        return tuple(_batch_box(o, trace) for o in out)
-    return _batch_box(out, trace)
+        return tuple(_box(o, trace, BATCHED, (), (), _EMPTY) for o in out)
+    return _box(out, trace, BATCHED, (), (), _EMPTY)
 
 
 def _top_batch(args) -> int:
@@ -93,13 +99,6 @@ def _top_batch(args) -> int:
     return top
 
 
-def _peel(a, trace: int):
-    """``a`` without the boxes above batch ``trace`` (a constant needs none of them)."""
-    while type(a) is Tensor and a._trace > trace:
-        a = a._value
-    return a
-
-
 def apply_batched_constant(nd, args, kw):
     """A function without derivative (a comparison, ``argmax``...) on batched values."""
     rule = getattr(nd, "batch", None)
@@ -109,12 +108,16 @@ def apply_batched_constant(nd, args, kw):
     trace = _top_batch(args)
     vals, batched = [], []
     for a in args:
-        a = _peel(a, trace)
-        b = type(a) is Tensor and a._trace == trace
-        vals.append(a._value if b else a)
-        batched.append(b)
+        while type(a) is Tensor and a._trace > trace:  # boxes above the batch: constant
+            a = a._value
+        if type(a) is Tensor and a._trace == trace:
+            vals.append(a._value)
+            batched.append(True)
+        else:
+            vals.append(a)
+            batched.append(False)
     out, is_batched = rule(nd, vals, batched, kw)
-    return _batch_box(out, trace) if is_batched else out
+    return _box(out, trace, BATCHED, (), (), _EMPTY) if is_batched else out
 
 
 # -- rules ------------------------------------------------------------------------------
@@ -125,15 +128,27 @@ def _align(vals, batched) -> list:
 
     NumPy broadcasting aligns from the right, so an unbatched operand already lines up
     with a batched one's example axes; a batched operand with fewer example axes than
-    another needs ones inserted after its batch axis.
+    another needs ones inserted after its batch axis. ``vals`` itself when none does
+    (the usual case: every primitive under vmap asks, so the shapes are read inline).
     """
-    shapes = [None if v is None else _shape(v) for v in vals]
-    nd = max((len(s) - b for s, b in zip(shapes, batched) if s is not None), default=0)
-    out = list(vals)
-    for k, (s, b) in enumerate(zip(shapes, batched)):
-        if b and len(s) - 1 < nd:
+    shapes = []
+    nd = 0
+    for v, b in zip(vals, batched):
+        if v is None:
+            shapes.append(None)
+            continue
+        t = type(v)
+        s = v.shape if t is xp.ndarray or t is Tensor else _shape(v)
+        shapes.append(s)
+        if len(s) - b > nd:
+            nd = len(s) - b
+    out = None
+    for k, s in enumerate(shapes):
+        if batched[k] and len(s) - 1 < nd:
+            if out is None:
+                out = list(vals)
             out[k] = ops._reshape(vals[k], (s[0],) + (1,) * (nd - len(s) + 1) + s[1:])
-    return out
+    return vals if out is None else out
 
 
 def _elementwise(prim, vals, batched, kw):
@@ -201,7 +216,7 @@ def _reduction(prim, vals, batched, kw):
     """``prim(x, axis=None, keepdims=False)`` over one example's axes."""
     x = vals[0]
     axis, where = _axis_arg(vals, kw, 1)
-    axes = _negative_axes(axis, _ndim(x) - 1, prim.__name__)
+    axes = _negative_axes(axis, len(_shape(x)) - 1, prim.__name__)
     if where == "pos":
         return prim(x, axes, *vals[2:], **kw)
     return prim(x, *vals[1:], **{**kw, "axis": axes})
@@ -247,7 +262,8 @@ def _per_example_meta(nd, vals, batched, kw):
 
 def _reshape(prim, vals, batched, kw):
     x, shape = vals
-    shape = (shape,) if isinstance(shape, int | xp.integer) else tuple(shape)
+    if type(shape) is not tuple:  # ops.reshape passes a tuple: nothing to convert
+        shape = (shape,) if isinstance(shape, int | xp.integer) else tuple(shape)
     return prim(x, (_shape(x)[0],) + shape)
 
 
@@ -280,13 +296,13 @@ def _with_batch(v, n: int):
 
 def _matmul_pair(a, b, ba: bool, bb: bool):
     """``a @ b`` for one example each, on the batch: returns the batched product."""
-    pa, pb = _ndim(a) - ba, _ndim(b) - bb
+    s = _shape(a)
+    pa, pb = len(s) - ba, _ndim(b) - bb
     if pa == 0 or pb == 0:
         raise GradkitError("matmul: an operand is a scalar (inside vmap); use multiply")
     if ba and not bb and pb == 2:
         # The batch and a's stacks folded into the rows of one matrix product: NumPy
         # would otherwise multiply a stack of small matrices, one BLAS call each.
-        s = _shape(a)
         if len(s) == 2:
             return ops.matmul(a, b)
         out = ops.matmul(ops._reshape(a, (math.prod(s[:-1]), s[-1])), b)
@@ -354,6 +370,8 @@ def batched_like(a, index: tuple):
         return a
     n = next(_shape(i._value)[0] for i in index if type(i) is Tensor and i._trace == trace)
     zero = xp.zeros((n,) + (1,) * len(_shape(a)), dtype=xp.result_type(plain(a)))
+    if isinstance(a, xp.ndarray | xp.generic):  # in no trace: the same sum, undispatched
+        return _batch_box(a + zero, trace)
     return ops.add(a, _batch_box(zero, trace))
 
 
@@ -370,14 +388,23 @@ def _here(i, trace: int) -> bool:
     return type(i) is Tensor and i._trace == trace
 
 
+def _any_here(index, trace: int) -> bool:
+    """Whether an entry of ``index`` is batched by ``trace`` (one call, not one per entry:
+    every indexing under vmap asks)."""
+    for i in index:
+        if type(i) is Tensor and i._trace == trace:
+            return True
+    return False
+
+
 def _batched_index(index, advanced, trace: int, n: int):
     """The batch's index: an ``arange`` of the batch in front of one example's index,
     entries batched by ``trace`` replaced by their values (entries batched by an outer vmap
     stay boxed, for its rule). Returns it, its advanced positions, and the axes that hold
     one example's advanced dimensions after the batch axis."""
-    adv_nd = len(xp.broadcast_shapes(*[
-        _shape(index[k]._value)[1:] if _here(index[k], trace) else _shape(index[k])
-        for k in advanced]))
+    shapes = [_shape(index[k]._value)[1:] if _here(index[k], trace) else _shape(index[k])
+              for k in advanced]
+    adv_nd = len(shapes[0] if len(shapes) == 1 else xp.broadcast_shapes(*shapes))
     # A batched entry's example axes right-aligned with the others', after the batch axis
     # (unbatched entries broadcast from the right by themselves).
     values = [_align_to(i._value, adv_nd)[0] if _here(i, trace) else i for i in index]
@@ -410,7 +437,7 @@ def _outer_batches(x, index):
 
 def _getitem(prim, vals, batched, kw, trace):
     x, (index, advanced) = vals
-    if any(_here(i, trace) for i in index):
+    if _any_here(index, trace):
         n = _shape(x)[0]
         new_index, new_advanced, adv_nd = _batched_index(index, advanced, trace, n)
         out = prim(_outer_batches(x, new_index), (new_index, new_advanced))
@@ -429,7 +456,7 @@ def _getitem(prim, vals, batched, kw, trace):
 
 def _scatter_add(prim, vals, batched, kw, trace):
     g, (index, advanced), shape, nb = vals
-    if any(_here(i, trace) for i in index):
+    if _any_here(index, trace):
         if nb:
             raise GradkitError("vmap: a batched index under a batched Jacobian is not "
                                "supported yet")
@@ -696,6 +723,8 @@ def _install() -> None:
 def _prefix(axes, tree, where: str) -> list:
     """``axes`` (an int, None, or a pytree prefix of ``tree``) for each leaf of ``tree``."""
     if axes is None or isinstance(axes, int):
+        if type(tree) is xp.ndarray or type(tree) is Tensor:  # a leaf: nothing to flatten
+            return [axes]
         return [axes] * len(tree_flatten(tree)[0])
     if isinstance(axes, list | tuple) and isinstance(tree, list | tuple) and \
             len(axes) == len(tree):
@@ -799,7 +828,8 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0,
             boxed.append(_batch_box(value, trace))
         out = fun(*tree_unflatten(tree, boxed))
         outs, out_tree = tree_flatten(out)
-        o_axes = _prefix(out_axes, out, "out_axes")
+        o_axes = [out_axes] * len(outs) if out_axes is None or isinstance(out_axes, int) \
+            else _prefix(out_axes, out, "out_axes")
         result = []
         for o, ax in zip(outs, o_axes):
             batched_out = type(o) is Tensor and o._trace == trace
@@ -815,7 +845,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0,
             value = o._value if batched_out else _with_batch(o, n)
             if not isinstance(value, Tensor) and type(o) is not Tensor:
                 value = raw(value)
-            nd = _ndim(value)
+            nd = len(value.shape) if type(value) is xp.ndarray else _ndim(value)
             if not -nd <= ax < nd:
                 raise ShapeMismatchError(f"vmap of {name}: out_axes {ax} is out of bounds "
                                          f"for an output of {nd} axes")

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._rules import _dtype, _shape, _ub
 from .arguments import holds_tensor, refuse_complex
-from .backend import array_of, xp
+from .backend import array_of, xp, zeros_like_library
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, plain, raw
 from .ops import (
@@ -327,7 +327,7 @@ array([1.5, 2. ])
 
 
 def _zero_rule(g, ans, *args, **kw):
-    return xp.zeros(_shape(g), dtype=_dtype(g))
+    return zeros_like_library(plain(g), _shape(g), _dtype(g))
 
 
 _imag = defprimitive(lambda x: xp.zeros_like(x), "imag", _zero_rule)

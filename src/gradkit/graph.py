@@ -24,7 +24,16 @@ from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
-from .backend import array_of, is_foreign, xp
+from .backend import (
+    NUMPY_ROUTE,
+    array_of,
+    dtype_of,
+    is_foreign,
+    namespace,
+    one_library,
+    standard_only,
+    xp,
+)
 from .errors import ConversionError, GradkitError, NaNError, OpError
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "debug_nans", "defprimitive",
@@ -111,9 +120,17 @@ class Tensor:
     # -- basic properties -------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        shape = xp.shape(self._value) if type(self._value) is not Tensor else self._value.shape
-        # Inside vmap a batched value shows one example's shape, as in JAX.
-        return shape[1:] if self._prim is BATCHED else shape
+        # Inside vmap a batched value shows one example's shape, as in JAX: one axis fewer
+        # for each batch box around the array. A loop, not a property call per box, and
+        # an ndarray's own shape, not numpy.shape (two Python calls): rules ask often.
+        drop = 0
+        v = self
+        while type(v) is Tensor:
+            if v._prim is BATCHED:
+                drop += 1
+            v = v._value
+        shape = v.shape if type(v) is xp.ndarray else xp.shape(v)
+        return shape[drop:] if drop else shape
 
     @property
     def ndim(self) -> int:
@@ -128,7 +145,7 @@ class Tensor:
         v = self._value
         while type(v) is Tensor:
             v = v._value
-        return xp.result_type(v)
+        return dtype_of(v)
 
     @property
     def requires_grad(self) -> bool:
@@ -579,7 +596,10 @@ def _check_nan(value, where: str, phase: str) -> None:
 # -- primitives -------------------------------------------------------------------------
 def _describe(a) -> str:
     if type(a) is Tensor or isinstance(a, xp.ndarray | xp.generic):
-        return f"{xp.result_type(plain(a))}{list(xp.shape(raw(a)))}"
+        dtype = dtype_of(plain(a))
+        return f"{str(dtype).rsplit('.', 1)[-1]}{list(xp.shape(raw(a)))}"
+    if is_foreign(a):
+        return f"{str(a.dtype).rsplit('.', 1)[-1]}{list(a.shape)}"
     if isinstance(a, list | tuple):
         return "[" + ", ".join(_describe(b) for b in a[:6]) + (", ..." if len(a) > 6 else "") + "]"
     return type(a).__name__
@@ -590,6 +610,21 @@ def _refuse_foreign(name: str, args, kw, exc: Exception) -> None:
     (Dask...): that library lacks the operation. NumPy's own failures propagate."""
     if any(is_foreign(a) for a in args):
         raise op_error(name, args, kw, exc) from exc
+
+
+def refuse_standard(name: str, args, kw, exc: Exception) -> None:
+    """Raise a clear error for any failure of function ``name`` on arrays of a library
+    that speaks only the Array API standard (array-api-strict...): a gradkit function
+    built from NumPy calls beyond the standard's (the primitives' own failures are
+    reported by the primitives)."""
+    flat = [b for a in (*args, *kw.values()) for b in (a if isinstance(a, list | tuple) else (a,))]
+    own = [v for v in map(plain, flat) if standard_only(v)]
+    if own:
+        library = type(own[0]).__module__.split(".")[0]
+        raise OpError(f"{name}({', '.join(_describe(a) for a in args)}): {type(exc).__name__}:"
+                      f" {exc} ({library} arrays: gradkit computes {name} with NumPy "
+                      f"functions beyond the Array API standard; compute it on NumPy "
+                      f"arrays)") from exc
 
 
 def op_error(name: str, args, kw, exc: Exception) -> OpError:
@@ -677,8 +712,15 @@ def defprimitive(fwd, name: str | None = None, *vjps):
 
     def prim(*args, **kw):
         for a in args:
-            if type(a) is Tensor:
+            t = type(a)
+            if t is Tensor:
                 return _apply(prim, args, kw)
+            if t not in NUMPY_ROUTE:
+                if any(type(b) is Tensor for b in args):
+                    return _apply(prim, args, kw)
+                one_library(args)
+                if standard_only(a):
+                    return _call_standard(prim, args, kw)
         try:
             return fwd(*args, **kw)
         except ConversionError as e:  # a list or tuple of traced values
@@ -719,7 +761,8 @@ def _apply(prim, args, kw):
         top = CONST
     if top == CONST:
         out = prim(*[a._value if type(a) is Tensor else a for a in args], **kw)
-        return Tensor(out) if isinstance(out, xp.ndarray | xp.generic) else out
+        return Tensor(out) if isinstance(out, xp.ndarray | xp.generic) or (
+            type(out) is not tuple and standard_only(out)) else out
     if box._prim is BATCHED:
         return _batching.apply_batched(prim, args, kw, top)
     unboxed = []
@@ -741,10 +784,11 @@ def _apply(prim, args, kw):
             else:
                 nested = True
         unboxed.append(a)
-    # Below the top trace: recurse so lower traces record too; otherwise go straight
+    # Below the top trace: recurse so lower traces record too (straight to _apply: a
+    # box is among the arguments, prim would only look for it); otherwise go straight
     # to NumPy.
     try:
-        value = prim(*unboxed, **kw) if nested else _call_fwd(prim, unboxed, kw)
+        value = _apply(prim, unboxed, kw) if nested else _call_fwd(prim, unboxed, kw)
     except ConversionError as e:
         return call_lifted(prim, args, kw, e)
     if _debug_nans:
@@ -797,6 +841,11 @@ def call_lifted(f, args, kw, error: ConversionError):
 
 
 def _call_fwd(prim, args, kw):
+    for a in args:
+        if type(a) not in NUMPY_ROUTE:
+            one_library(args)
+            if standard_only(a):
+                return _call_standard(prim, args, kw)
     try:
         return prim.fwd(*args, **kw)
     except GradkitError:
@@ -808,6 +857,32 @@ def _call_fwd(prim, args, kw):
         raise
 
 
+def _call_standard(fn, args, kw, fwd=None):
+    """``fn``'s forward on arrays of a library that speaks only the Array API standard,
+    through that library's namespace; a clear error where the standard lacks it."""
+    from .standard import standard_forward, to_namespace  # only when such arrays arrive
+
+    fwd = fn.fwd if fwd is None else fwd
+    own = [a for a in args if standard_only(a)]
+    ns = namespace(*own)
+    f = standard_forward(fwd, ns)
+    library = ns.__name__.split(".")[0]
+    if f is None:
+        raise OpError(f"{fn.__name__}({', '.join(_describe(a) for a in args)}): {library} "
+                      f"arrays: the Array API standard has no {fn.__name__}; compute it on "
+                      f"NumPy arrays")
+    device = own[0].device
+    try:
+        return f(*to_namespace(args, ns, device), **to_namespace(kw, ns, device))
+    except GradkitError:
+        raise
+    except Exception as e:
+        raise OpError(f"{fn.__name__}({', '.join(_describe(a) for a in args)}): "
+                      f"{type(e).__name__}: {e} ({library} arrays: gradkit computes them "
+                      f"with the Array API standard alone, which has no {fn.__name__} this "
+                      f"way; compute it on NumPy arrays)") from e
+
+
 def nondifferentiable(fwd, name: str | None = None):
     """Wrap a NumPy function whose result carries no gradient (comparisons, argmax...)."""
     name = name or fwd.__name__
@@ -817,7 +892,13 @@ def nondifferentiable(fwd, name: str | None = None):
             if type(a) is Tensor and holds_batch(a):
                 return _batching.apply_batched_constant(nd, args, kw)
         try:
-            return fwd(*[raw(a) for a in args], **{k: raw(v) for k, v in kw.items()})
+            plain_args = [raw(a) for a in args]
+            for a in plain_args:
+                if type(a) not in NUMPY_ROUTE:
+                    one_library(plain_args)
+                    if standard_only(a):
+                        return _call_standard(nd, plain_args, kw, fwd)
+            return fwd(*plain_args, **{k: raw(v) for k, v in kw.items()})
         except ConversionError:  # Tensors inside lists: their values, as for a bare Tensor
             return nd(*[_raw_nested(a) for a in args],
                       **{k: _raw_nested(v) for k, v in kw.items()})
@@ -868,6 +949,26 @@ def backward_pass(end: Tensor, g) -> tuple[dict, list]:
 
 
 def _backward_pass(end: Tensor, g) -> tuple[dict, list]:
+    try:
+        if type(g) is xp.ndarray or not standard_only(plain(g)):
+            return _backward_steps(end, g)
+        # A library of the standard alone (array-api-strict) raises, rather than defers,
+        # when a Tensor is on the right of its operator: its arrays enter the rules boxed.
+        grads, leaves = _backward_steps(end, _const_box(g), True)
+        return {k: v._value if type(v) is Tensor and v._trace == CONST else v
+                for k, v in grads.items()}, leaves
+    except GradkitError:
+        raise
+    except Exception as e:
+        refuse_standard("the backward pass", [end], {}, e)
+        raise
+
+
+def _const_box(a):
+    return Tensor(a) if type(a) is not Tensor and standard_only(a) else a
+
+
+def _backward_steps(end: Tensor, g, boxed: bool = False) -> tuple[dict, list]:
     grads = {id(end): g}
     leaves = []
     check = _debug_nans
@@ -882,13 +983,16 @@ def _backward_pass(end: Tensor, g) -> tuple[dict, list]:
         if _hooked:
             g = _run_hooks(node, g)
         prim = node._prim
+        value, args = node._value, node._args
+        if boxed:
+            value, args = _const_box(value), tuple(_const_box(a) for a in args)
         if prim.joint is not None:
             cts = prim.joint(g, node)
         elif len(parents) == 1:
-            cts = (prim.vjps[parents[0][0]](g, node._value, *node._args, **node._kw),)
+            cts = (prim.vjps[parents[0][0]](g, value, *args, **node._kw),)
         else:
             vjps = prim.vjps
-            value, args, kw = node._value, node._args, node._kw
+            kw = node._kw
             cts = [vjps[i](g, value, *args, **kw) for i, _ in parents]
         for (i, p), ct in zip(parents, cts):
             if check:

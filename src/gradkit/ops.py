@@ -34,11 +34,15 @@ from ._rules import (
 )
 from .arguments import array_from_nested, refuse_out
 from .backend import (
+    any_true,
     array_of,
     as_strided,
+    generic,
     is_foreign,
     namespace,
+    ndarray,
     scatter_sum,
+    standard_only,
     xp,
     zeros_like_library,
 )
@@ -148,7 +152,7 @@ def _tie_mask(x, y, g):
     wins = x > y
     ties = x == y
     # plain: under vmap, one branch for the whole batch (both are right where ties are 0)
-    if ties is True or (ties is not False and plain(ties).any()):
+    if ties is True or (ties is not False and any_true(plain(ties))):
         return g * wins + (g * 0.5) * ties
     return g * wins
 
@@ -251,8 +255,10 @@ def _column_sum(x):
 def _reduction(method: str):
     # ndarray methods skip NumPy's function-dispatch layer: a few microseconds a call.
     def fwd(x, axis=None, keepdims=False):
-        if not isinstance(x, xp.ndarray | xp.generic):
+        if not isinstance(x, ndarray | generic):
             x = array_of(x)
+            if not hasattr(x, method):  # an array of the standard alone has no methods
+                return getattr(xp, method)(x, axis=axis, keepdims=keepdims)
         if (method == "sum" and not keepdims and (axis == 0 or axis == (0,)) and x.ndim == 2
                 and x.shape[0] >= 4096 and x.shape[1] <= 64 and type(x) is xp.ndarray
                 and x.flags.c_contiguous):
@@ -325,8 +331,10 @@ def _mean_rule(g, ans, x, axis=None, keepdims=False):
 
 
 def _mean_fwd(x, axis=None, keepdims=False):
-    if not isinstance(x, xp.ndarray | xp.generic):
+    if not isinstance(x, ndarray | generic):
         x = array_of(x)
+        if not hasattr(x, "mean"):  # an array of the standard alone has no methods
+            return xp.mean(x, axis=axis, keepdims=keepdims)
     if x.dtype.kind != "f":
         return x.mean(axis=axis, keepdims=keepdims)
     # sum / n is what ndarray.mean computes, without its Python-level bookkeeping.
@@ -391,9 +399,17 @@ def _extremum_rule(g, ans, x, axis=None, keepdims=False):
     xs = _shape(x)
     xr = raw(x)
     hit = xr == raw(_expand_value(ans, xs, axis, keepdims)) if not keepdims else xr == raw(ans)
+    return _expand(g, ans, xs, axis, keepdims) * _tie_share(hit, axis, _dtype(x))
+
+
+def _tie_share(hit, axis, dtype):
+    """Each tied extremum's share of the cotangent (a mask over the count of ties)."""
+    if type(hit) is not xp.ndarray and standard_only(hit):
+        ns = namespace(hit)
+        hit = ns.astype(hit, dtype)
+        return hit / ns.sum(hit, axis=axis, keepdims=True)
     with xp.errstate(invalid="ignore"):  # a NaN input ties with nothing: 0/0 -> NaN share
-        share = (hit / xp.sum(hit, axis=axis, keepdims=True)).astype(_dtype(x), copy=False)
-    return _expand(g, ans, xs, axis, keepdims) * share
+        return (hit / xp.sum(hit, axis=axis, keepdims=True)).astype(dtype, copy=False)
 
 
 _amax = defprimitive(_reduction("max"), "max", _extremum_rule)
@@ -475,7 +491,9 @@ def cumsum(a, axis=None, dtype=None, out=None):
 def _shifted(x, axis):
     """x minus its maximum along ``axis`` (0 where the maximum is infinite)."""
     x = array_of(x)
-    m = x.max(axis=axis, keepdims=True)
+    # (the methods skip NumPy's dispatch; an array of the standard alone has none)
+    m = x.max(axis=axis, keepdims=True) if type(x) is ndarray else xp.max(x, axis=axis,
+                                                                         keepdims=True)
     # (a lazy array's maximum is not looked at: the where costs nothing there)
     if is_foreign(x) or not xp.isfinite(m).all():
         m = xp.where(xp.isfinite(m), m, 0)
@@ -483,7 +501,8 @@ def _shifted(x, axis):
 
 
 def _log_of_sum(e, axis):
-    s = e.sum(axis=axis, keepdims=True)
+    s = e.sum(axis=axis, keepdims=True) if type(e) is ndarray else xp.sum(e, axis=axis,
+                                                                         keepdims=True)
     if not is_foreign(s) and s.all():
         return xp.log(s)
     with xp.errstate(divide="ignore"):  # log(0) = -inf is right for rows of -inf
@@ -492,7 +511,8 @@ def _log_of_sum(e, axis):
 
 def _softmax_fwd(x, axis):
     e = xp.exp(_shifted(x, axis)[0])
-    return e / e.sum(axis=axis, keepdims=True)
+    return e / (e.sum(axis=axis, keepdims=True) if type(e) is ndarray else
+                xp.sum(e, axis=axis, keepdims=True))
 
 
 def _logsumexp_fwd(x, axis, keepdims):
@@ -687,7 +707,10 @@ def atleast_2d(*arys):
 
 
 def _astype_fwd(x, dtype):
-    return array_of(x).astype(dtype, copy=False)
+    x = array_of(x)
+    if not hasattr(x, "astype"):  # an array of the standard alone has no methods
+        return xp.astype(x, dtype)
+    return x.astype(dtype, copy=False)
 
 
 astype = defprimitive(_astype_fwd, "astype",
@@ -719,10 +742,12 @@ def _normalize_index(idx) -> tuple:
                                f"got dtype {i.dtype}")
         else:
             out.append(i)
-    advanced = [k for k, i in enumerate(out) if isinstance(i, xp.ndarray | Tensor)]
+    # (another library's index array too: its positions may repeat, as NumPy's)
+    advanced = [k for k, i in enumerate(out) if isinstance(i, xp.ndarray | Tensor)
+                or is_foreign(i)]
     if advanced:  # integers next to arrays count as advanced indices in NumPy
-        advanced = [k for k, i in enumerate(out) if isinstance(i, xp.ndarray | Tensor | int |
-                                                               xp.integer)
+        advanced = [k for k, i in enumerate(out) if (isinstance(i, xp.ndarray | Tensor | int |
+                                                                xp.integer) or is_foreign(i))
                     and not isinstance(i, bool)]
     return tuple(out), advanced
 
@@ -743,7 +768,10 @@ def _getitem_fwd(x, idx):
         raise GradkitError(f"getitem: index arrays (or integers) separated by other indices "
                            f"on {type(x).__module__.split('.')[0]} arrays, which place the "
                            f"indexed axes differently from NumPy; index in two steps")
-    return x[idx[0]]
+    key = idx[0]
+    if type(x) is not ndarray and standard_only(x) and builtins.all(k is not ... for k in key):
+        key = (*key, Ellipsis)  # the standard wants every axis indexed
+    return x[key]
 
 
 def _getitem_rule(g, ans, x, idx):
@@ -788,12 +816,36 @@ def _scatter_fwd(g, idx, shape, nb):
     return out
 
 
+def _standard_assignment(g, index, nb: int, ndim: int):
+    """``g`` and a basic ``index`` as the standard's assignment takes them: no new axes
+    (each ``None`` made a length-1 axis of ``g``: it goes) and every axis indexed."""
+    ns = namespace(g)
+    consumed = builtins.sum(1 for i in index if i is not None and i is not ...)
+    drop, at = [], nb
+    for i in index:
+        if i is None:
+            drop.append(at)
+            at += 1
+        elif i is ...:
+            at += ndim - consumed
+        elif isinstance(i, slice):
+            at += 1
+    if drop:
+        g = ns.squeeze(g, axis=tuple(drop))
+    index = tuple(i for i in index if i is not None)
+    if builtins.all(i is not ... for i in index):
+        index += (...,)
+    return g, index
+
+
 def _scatter_foreign(g, index, advanced, shape, nb):
     """The scatter in the library of ``g`` (Dask, CuPy): with basic indices, assignment into
     its zeros (no position repeats); with index arrays, which may repeat one, a weighted
     bincount of each gathered element's position (NumPy's, from the index alone)."""
     if not advanced:
         out = zeros_like_library(g, g.shape[:nb] + tuple(shape), g.dtype)
+        if standard_only(g):
+            g, index = _standard_assignment(g, index, nb, len(shape))
         out[(slice(None),) * nb + index] = g
         return out
     size = math.prod(shape)

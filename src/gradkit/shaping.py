@@ -19,7 +19,7 @@ from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
 from .backend import array_of, is_foreign, namespace, xp
 from .errors import GradkitError
-from .graph import Tensor, holds_batch, nondifferentiable, plain, raw, rebatch
+from .graph import Tensor, holds_batch, nondifferentiable, plain, raw, rebatch, refuse_standard
 from .ops import (
     _cast_to,
     astype,
@@ -710,6 +710,15 @@ class _Concatenator:
         return axis, ndmin, trans1d
 
     def __getitem__(self, key):
+        try:
+            return self._join(key)
+        except GradkitError:
+            raise
+        except Exception as e:
+            refuse_standard(self._name, key if isinstance(key, tuple) else (key,), {}, e)
+            raise
+
+    def _join(self, key):
         if isinstance(key, str):
             raise GradkitError(f"{self._name}: the matrix-building string form ({key!r}) is "
                                f"not supported")

@@ -20,7 +20,7 @@ from typing import Any
 
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, refuse_complex, refuse_out
-from .backend import array_of, xp
+from .backend import array_of, dtype_kind, ones_like_library, xp
 from .errors import GradkitError
 from .graph import CONST, Tensor, defprimitive, holds_batch, plain, raw, rebatch
 from .ops import (
@@ -96,7 +96,7 @@ def _others_product(x, axis):
     axes = sorted(a % nd for a in _neg_axes(axis, nd)) if nd else []
     m = math.prod(shape[a] for a in axes)
     if not axes or m == 0:
-        return xp.ones(shape, dtype=_dtype(x))
+        return ones_like_library(plain(x), shape, _dtype(x))
     kept = [i for i in range(nd) if i not in axes]
     order = kept + axes
     flat = reshape(transpose(x, order), tuple(shape[i] for i in kept) + (m,))
@@ -202,7 +202,7 @@ def _warn(message: str) -> None:
 def _nan_mask(a):
     """Where ``a`` is NaN (a constant): inside ``vmap`` a batched mask, one per example."""
     if holds_batch(a):
-        return isnan(raw(a)) if _dtype(a).kind in "fc" else xp.zeros(_shape(a), dtype=bool)
+        return isnan(raw(a)) if dtype_kind(_dtype(a)) in "fc" else xp.zeros(_shape(a), dtype=bool)
     r = array_of(raw(a))
     return xp.isnan(r) if r.dtype.kind in "fc" else xp.zeros(r.shape, dtype=bool)
 
@@ -228,7 +228,7 @@ def _count(mask, axis, keepdims=False):
 def _divisor(bad, count, dt):
     """``count`` to divide by (as ``dt`` when inexact), 1 where ``bad`` (the caller puts
     NaN there), so that no division by zero warns."""
-    dt = dt if dt.kind == "f" else None
+    dt = dt if dtype_kind(dt) == "f" else None
     if holds_batch(count):
         d = where(bad, 1, count)
         return d if dt is None else astype(d, dt)
@@ -523,7 +523,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     # NumPy matches the weights' axes to ``axis`` in the order given
     given = None if axis is None else tuple(ax % len(shape)
                                             for ax in _neg_axes(axis, len(shape)))
-    if _dtype(a).kind in "biu":
+    if dtype_kind(_dtype(a)) in "biu":
         a = astype(a, xp.result_type(_dtype(a), xp.float64) if weights is None else
                    xp.result_type(_dtype(a), _dtype(weights), xp.float64))
     if weights is None:
@@ -715,7 +715,7 @@ def _nan_extremum(name, a, axis, out, keepdims, initial, where_mask, larger):
     if where_mask is not _NO_VALUE and initial is _NO_VALUE:
         raise GradkitError(f"{name}: where= needs initial= (the reduction has no identity)")
     valid = _valid(a, where_mask)
-    inexact = _dtype(a).kind == "f"
+    inexact = dtype_kind(_dtype(a)) == "f"
     fill = -xp.inf if larger else xp.inf
     if inexact or not xp.all(plain(valid)):
         a = _masked(a, valid, fill)

@@ -14,19 +14,28 @@ pass instead of a Python loop.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
 from . import ops
 from ._rules import _dtype, _shape
-from .backend import array_of, xp
+from .backend import (
+    array_of,
+    dtype_kind,
+    eye_like_library,
+    ones_like_library,
+    standard_only,
+    xp,
+    zeros_like_library,
+)
 from .errors import (
     InputTypeError,
     NonScalarOutputError,
     OutputTypeError,
     ShapeMismatchError,
 )
-from .graph import CONST, Tensor, _box, backward_pass, leaf, new_trace
+from .graph import CONST, Tensor, _box, backward_pass, leaf, new_trace, plain, raw
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd",
@@ -43,7 +52,7 @@ def _as_input(x, where):
     """
     if type(x) is Tensor:
         if x._trace != CONST:
-            if x.dtype.kind != "f":
+            if dtype_kind(x.dtype) != "f":
                 raise InputTypeError(f"{where()} has dtype {x.dtype}; only floating-point "
                                      f"inputs can be differentiated")
             return x
@@ -55,7 +64,7 @@ def _as_input(x, where):
             value = array_of(x)
         except (ValueError, TypeError) as e:
             raise InputTypeError(f"{where()} is a {type(x).__name__}, not an array: {e}") from e
-    kind = value.dtype.kind
+    kind = dtype_kind(value.dtype)
     if kind != "f":
         if kind == "c":
             raise InputTypeError(f"{where()} is complex ({value.dtype}); gradkit "
@@ -160,7 +169,7 @@ class _Traced:
             ct = grads.get(id(box))
             dtype = _dtype(value)
             if ct is None:
-                ct = xp.zeros(batch + _shape(value), dtype=dtype)
+                ct = zeros_like_library(value, batch + _shape(value), dtype)
             elif _dtype(ct) != dtype:
                 ct = ops.astype(ct, dtype)
             result.append(ct)
@@ -258,7 +267,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 f"{'shape ' + str(shapes[0]) if len(shapes) == 1 else 'outputs ' + str(shapes)};"
                 f" use jacobian, vjp or elementwise_grad for non-scalar outputs")
         out = outs[0]
-        ct = xp.ones(_shape(out), dtype=_dtype(out))
+        ct = ones_like_library(raw(out), _shape(out), _dtype(out))
         grads = t.expand(tree_unflatten(t.in_def, t.pullback([out], [ct])))
         value = _strip(out, t.trace)
         g = grads[0] if single else tuple(grads)
@@ -402,7 +411,7 @@ def _jvp(fun, primals, tangents, batched, where="jvp"):
     # Forward mode from reverse mode: x_bar(u) = J^T u is linear in u, and the VJP of
     # that map with cotangent v is J v.
     inner = new_trace()
-    u_boxes = [leaf(xp.zeros(_shape(o), dtype=_dtype(o)), inner) for o in outs]
+    u_boxes = [leaf(zeros_like_library(raw(o), _shape(o), _dtype(o)), inner) for o in outs]
     x_bars = t.pullback(outs, u_boxes)
     grads = _backprop([(xb, tv) for xb, tv in zip(x_bars, tangents_in)
                        if type(xb) is Tensor and xb._trace == inner], inner)
@@ -411,12 +420,17 @@ def _jvp(fun, primals, tangents, batched, where="jvp"):
     for u, o in zip(u_boxes, outs):
         ct = grads.get(id(u))
         if ct is None:
-            ct = xp.zeros(batch + _shape(o), dtype=_dtype(o))
+            ct = zeros_like_library(raw(o), batch + _shape(o), _dtype(o))
         t_out.append(ct)
     return out, tree_unflatten(out_def, t_out)
 
 
-def _flat_basis(shapes, dtypes, total: int) -> list:
+def _flat_basis(shapes, dtypes, total: int, like) -> list:
+    if standard_only(like):  # a library of the standard alone: no in-place scatter
+        eye = eye_like_library(like, total, dtypes[0])
+        starts = itertools.accumulate((math.prod(s) for s in shapes), initial=0)
+        return [ops.reshape(eye[:, k:k + math.prod(s)], (total,) + tuple(s))
+                for k, s in zip(starts, shapes)]
     eye_rows = []
     offset = 0
     for shape, dtype in zip(shapes, dtypes):
@@ -487,11 +501,11 @@ def _jacrev(fun, args, kwargs, nums, single, has_aux, where):
     in_shapes = [_shape(v) for v in t.in_values]
     if len(outs) == 1 and out_shapes[0] == ():
         # A scalar output needs no basis: a plain (unbatched) pullback of 1.
-        cts = t.pullback(outs, [xp.ones((), dtype=_dtype(outs[0]))])
+        cts = t.pullback(outs, [ones_like_library(raw(outs[0]), (), _dtype(outs[0]))])
         blocks = [cts]
     else:
         total = sum(math.prod(s) for s in out_shapes)
-        basis = _flat_basis(out_shapes, [_dtype(o) for o in outs], total)
+        basis = _flat_basis(out_shapes, [_dtype(o) for o in outs], total, plain(outs[0]))
         cts = t.pullback(outs, basis)
         blocks = []
         offset = 0
@@ -511,7 +525,8 @@ def _jacfwd(fun, args, kwargs, argnums, single, has_aux, where):
     values = [_as_input(x, lambda: f"{where}: argument {nums}") for x in flat]
     in_shapes = [_shape(v) for v in values]
     total = sum(math.prod(s) for s in in_shapes)
-    basis = _flat_basis(in_shapes, [_dtype(v) for v in values], total)
+    like = values[0] if values else None
+    basis = _flat_basis(in_shapes, [_dtype(v) for v in values], total, like)
     aux_box = []
 
     def of_dyn(*leaves):

@@ -32,6 +32,7 @@ from ..errors import GradkitError as _GradkitError
 from ..graph import Tensor as _Tensor
 from ..graph import call_lifted as _call_lifted
 from ..graph import holds_tensor as _holds_tensor
+from ..graph import refuse_standard as _refuse_standard
 from ..ops import *  # noqa: F403
 from ..ops import (  # noqa: F401  (names that ``import *`` skips or that shadow builtins)
     abs,
@@ -87,6 +88,11 @@ def _traces_sequences(f):
             return f(*args, **kw)
         except _ConversionError as e:
             return _call_lifted(f, args, kw, e)
+        except _GradkitError:
+            raise
+        except Exception as e:
+            _refuse_standard(f.__name__, args, kw, e)
+            raise
 
     return lifted
 

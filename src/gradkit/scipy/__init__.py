@@ -22,6 +22,10 @@ except ImportError as _e:
         "pip install 'gradkit[recipes]' (or pip install scipy)"
     ) from _e
 
+from ..numpy import _wrap_composites  # noqa: E402
 from . import special, stats  # noqa: E402
+
+_wrap_composites(vars(special))
+_wrap_composites(vars(stats.norm))
 
 __all__ = ["special", "stats"]
