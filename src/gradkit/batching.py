@@ -348,6 +348,12 @@ def _matmul_add(prim, vals, batched, kw):
     return ops.add(*_align([product, c], [pb, bc]))
 
 
+def _log_softmax_vjp(prim, vals, batched, kw):
+    g, ans, axis = vals  # axis: negative, so the batch axis in front never moves it
+    g, ans = _align([g, ans], batched[:2])
+    return prim(g, ans, axis)
+
+
 def _einsum(prim, vals, batched, kw):
     subscripts, operands = vals[0], vals[1:]
     spec = subscripts.replace(" ", "")
@@ -678,7 +684,8 @@ def _install() -> None:
                   ops.matmul_add: _matmul_add, ops._einsum: _einsum,
                   ops._getitem: _getitem, ops._scatter_add: _scatter_add,
                   ops._concat: _concatenate, ops._flip: _axes_rule, ops._roll: _roll,
-                  ops._triu: _last_axes, ops._tril: _last_axes, ops._diagonal: _diagonal})
+                  ops._triu: _last_axes, ops._tril: _last_axes, ops._diagonal: _diagonal,
+                  ops._outer: _elementwise, ops._log_softmax_vjp: _log_softmax_vjp})
     from . import linalg, statistics
 
     table.update({ops._pad_constant: _pad, ops._diag_embed: _last_axes,

@@ -529,9 +529,24 @@ def _log_softmax_fwd(x, axis):
 _softmax = defprimitive(
     _softmax_fwd, "softmax",
     lambda g, ans, x, axis: ans * (g - sum(g * ans, axis=axis, keepdims=True)))
-_log_softmax = defprimitive(
-    _log_softmax_fwd, "log_softmax",
-    lambda g, ans, x, axis: g - exp(ans) * sum(g, axis=axis, keepdims=True))
+
+
+def _log_softmax_vjp_fwd(g, ans, axis):
+    s = g.sum(axis=axis, keepdims=True) if type(g) is ndarray else xp.sum(g, axis=axis,
+                                                                         keepdims=True)
+    return g - xp.exp(ans) * s
+
+
+# log_softmax's rule as one primitive (one dispatch, not four: the cross-entropy of every
+# classifier runs it), with its own rules written in gradkit ops for higher orders.
+_log_softmax_vjp = defprimitive(
+    _log_softmax_vjp_fwd, "log_softmax (derivative)",
+    lambda c, out, g, ans, axis: _ub(c - sum(c * exp(ans), axis=axis, keepdims=True), c, out,
+                                     g),
+    lambda c, out, g, ans, axis: _ub(-c * exp(ans) * sum(g, axis=axis, keepdims=True), c, out,
+                                     ans))
+_log_softmax = defprimitive(_log_softmax_fwd, "log_softmax",
+                            lambda g, ans, x, axis: _log_softmax_vjp(g, ans, axis))
 def _logsumexp_rule(g, ans, x, axis, keepdims):
     # Not exp(x - ans): for |x| near 1e308, ans rounds to max(x) and loses log(n).
     return _expand(g, ans, _shape(x), axis, keepdims) * _softmax(x, axis)
@@ -1167,10 +1182,33 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 # -- products -----------------------------------------------------------------------------
 
 
+def _outer_fwd(u, v):
+    """The outer products of the last axes of ``u`` (..., m) and ``v`` (..., n), their
+    leading axes broadcast: (..., m, n)."""
+    if type(u) is not ndarray or type(v) is not ndarray:
+        return u[..., :, None] * v[..., None, :]
+    if u.ndim == v.ndim == 1:
+        return xp.multiply.outer(u, v)
+    # einsum writes the longer axis innermost: a third of the time of NumPy's broadcasting
+    # multiply, which walks a stack of outer products one short row at a time
+    if u.shape[-1] <= v.shape[-1]:
+        return xp.einsum("...i,...j->...ij", u, v)
+    return xp.swapaxes(xp.einsum("...i,...j->...ji", u, v), -1, -2)
+
+
+# The derivative of a vector-matrix product (a dense layer on one example): one primitive.
+_outer = defprimitive(
+    _outer_fwd, "outer",
+    lambda g, ans, u, v: sum_to(squeeze(matmul(g, expand_dims(v, -1)), -1), _nb(g, ans),
+                                _shape(u)),
+    lambda g, ans, u, v: sum_to(squeeze(matmul(expand_dims(u, -2), g), -2), _nb(g, ans),
+                                _shape(v)))
+
+
 def _matmul_rule_a(g, ans, a, b):
     nb = _nb(g, ans)
-    if _ndim(b) == 1:
-        ga = expand_dims(g, -1) * b
+    if _ndim(b) == 1:  # (a vector a too: g is a scalar but for a Jacobian's batch axes)
+        ga = _outer(g, b) if _ndim(a) > 1 else expand_dims(g, -1) * b
     elif _ndim(a) == 1 and _ndim(b) == 2:  # g's rows (a Jacobian's too) times b^T
         ga = matmul(g, _mT(b))
     elif _ndim(a) == 1:
@@ -1183,7 +1221,7 @@ def _matmul_rule_a(g, ans, a, b):
 def _matmul_rule_b(g, ans, a, b):
     nb = _nb(g, ans)
     if _ndim(a) == 1:
-        gb = expand_dims(g, -1) * a if _ndim(b) == 1 else expand_dims(a, -1) * expand_dims(g, -2)
+        gb = expand_dims(g, -1) * a if _ndim(b) == 1 else _outer(a, g)
     elif _ndim(b) == 1:
         gb = squeeze(matmul(_mT(a), expand_dims(g, -1)), -1)
     else:
@@ -1276,7 +1314,7 @@ def inner(a, b):
 def outer(a, b, out=None):
     """Outer product of the flattened arrays (as ``numpy.outer``)."""
     refuse_out("outer", out)
-    return expand_dims(ravel(a), 1) * expand_dims(ravel(b), 0)
+    return _outer(ravel(a), ravel(b))
 
 
 # einsum: operands are variadic, so one joint rule returns every operand's cotangent.
