@@ -99,13 +99,17 @@ def median_ms(fn: Callable[[], object], cfg: TimingConfig) -> float:
     return statistics.median(times) * 1e3
 
 
-def interleaved_medians(fns: dict[str, Callable[[], object]], cfg: TimingConfig
-                        ) -> dict[str, float | str]:
+def interleaved_medians(fns: dict[str, Callable[[], object]], cfg: TimingConfig,
+                        burst: int = 1) -> dict[str, float | str]:
     """Median milliseconds of each ``fn()``, timed in rounds of one call of each.
 
     Each round starts one function further along, so that every function follows every
     other equally often: a call right after a peer that evicted the caches is slower, and
     a fixed order would charge that to the same function every round.
+
+    With ``burst`` > 1 each round calls each function ``burst`` times back to back and
+    keeps the calls after the first: the steady state of a function called repeatedly (a
+    training loop), its caches warm, still interleaved against the machine's drift.
     """
     times: dict[str, list[float]] = {k: [] for k in fns}
     for fn in fns.values():
@@ -116,9 +120,11 @@ def interleaved_medians(fns: dict[str, Callable[[], object]], cfg: TimingConfig
     while rounds < cfg.max_repeats:
         start = rounds % len(items)
         for name, fn in items[start:] + items[:start]:
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+            for k in range(burst):
+                t0 = time.perf_counter()
+                fn()
+                if k or burst == 1:
+                    times[name].append(time.perf_counter() - t0)
         rounds += 1
         if rounds >= cfg.min_repeats and min(sum(t) for t in times.values()) >= cfg.min_time:
             break

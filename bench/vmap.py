@@ -115,6 +115,12 @@ def per_example_case(title, sizes, torch, timing, loop: bool):
                want, 2e-4)
     ms = _harness.interleaved_medians(fns, timing)
     _report(title, ms)
+    if loop:  # the same, each called 4 times back to back: caches warm, as in training
+        warm = _harness.interleaved_medians(fns, timing, burst=4)
+        print("warm (the last 3 of 4 calls back to back): " + ", ".join(
+            f"{k} {v:.3f} ms" for k, v in warm.items()))
+        print(f"warm: vmap is {warm['gradkit loop of grad'] / warm['gradkit vmap(grad)']:.1f}x "
+              f"faster than the loop")
 
 
 def jacobian_case(torch, timing):
