@@ -12,7 +12,8 @@ from numpy.lib.stride_tricks import sliding_window_view as _sliding_window_view
 __all__ = ["xp", "sliding_window_view", "as_strided", "ndarray", "generic", "array_of",
            "is_foreign", "namespace", "broadcast_like", "zeros_like_library",
            "ones_like_library", "eye_like_library", "scatter_sum", "standard_only",
-           "NUMPY_ROUTE", "one_library", "dtype_of", "dtype_kind", "any_true"]
+           "NUMPY_ROUTE", "one_library", "dtype_of", "dtype_kind", "any_true", "is_chunked",
+           "along_axis"]
 
 ndarray = xp.ndarray
 generic = xp.generic
@@ -58,6 +59,37 @@ def _classify(x) -> bool:
     else:
         _STANDARD_ROUTE.add(t)
     return foreign
+
+
+def is_chunked(x) -> bool:
+    """Whether ``x`` is a chunked array of another library (Dask's): lazy, computed through
+    NumPy's protocols, and lacking some NumPy operations that gradkit then writes with
+    others that it has.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_chunked(np.ones(2)), is_chunked(2.0)
+    (False, False)
+    """
+    return (type(x) is not xp.ndarray and getattr(x, "chunks", None) is not None
+            and is_foreign(x))
+
+
+def along_axis(fn, x, axis: int, **kw):
+    """NumPy's ``fn(x, axis=axis, **kw)``, an index array of ``x``'s shape (``argsort``,
+    ``argpartition``), also for a Dask array, which has no such function: there chunk by
+    chunk, lazily, each chunk holding the whole of ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> along_axis(np.argsort, np.array([[3, 1, 2]]), -1)
+    array([[1, 2, 0]])
+    """
+    if not is_chunked(x):
+        return fn(x, axis=axis, **kw)
+    return x.rechunk({axis % x.ndim: -1}).map_blocks(fn, axis=axis, dtype=xp.intp, **kw)
 
 
 def array_of(x, dtype=None):

@@ -14,7 +14,7 @@ import builtins
 
 from ._rules import _dtype, _nb, _shape
 from .arguments import as_array, holds_tensor
-from .backend import array_of, xp
+from .backend import array_of, is_chunked, scatter_sum, xp, zeros_like_library
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, nondifferentiable, raw
 from .ops import (
@@ -138,7 +138,17 @@ def unique_all(x):
 # -- weighted counts ---------------------------------------------------------------------------
 
 
+def _weighted_counts(positions, w, size: int):
+    """The sums of another library's weights ``w`` by their NumPy ``positions`` into
+    ``size`` bins, in the weights' library and dtype (lazy on Dask)."""
+    if not positions.size:
+        return zeros_like_library(w, (size,), w.dtype)
+    return scatter_sum(positions, w, size).astype(w.dtype)
+
+
 def _bincount_fwd(w, x, minlength):
+    if is_chunked(w) and type(x) is xp.ndarray:
+        return _weighted_counts(x, w, builtins.max(minlength, int(x.max(initial=-1)) + 1))
     out = xp.bincount(x, weights=w, minlength=minlength)
     # NumPy sums in float64; the result keeps a float32 weights' dtype (gradkit's rule).
     w_dtype = xp.result_type(w)
@@ -181,6 +191,10 @@ def bincount(x, weights=None, minlength=0):
 
 
 def _histogram_fwd(w, a, bins, range_, index):
+    if is_chunked(w) and type(a) is xp.ndarray:
+        # NumPy's bins of NumPy data: the weights summed where ``index`` puts them
+        n = xp.histogram(a, bins, range_)[0].size
+        return _weighted_counts(index, w, n + 1)[:n]
     return xp.histogram(a, bins, range_, weights=w)[0]
 
 
@@ -309,6 +323,8 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
     ar, br, rr = raw(a), _raw_bins(bins), _raw_range(range)
     w = None if weights is None else as_array(weights)
     wr = None if w is None else raw(w)
+    if type(w) is Tensor and is_chunked(wr) and type(ar) is xp.ndarray:  # weighted below
+        wr = None
     counts, edges_np = _numpy("histogram", xp.histogram, ar, br, rr, weights=wr)
     edges = _edges(a, bins, range, edges_np)
     if type(w) is Tensor:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._rules import _dtype, _shape, _ub
 from .arguments import holds_tensor, refuse_complex
-from .backend import array_of, xp, zeros_like_library
+from .backend import array_of, is_chunked, xp, zeros_like_library
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, plain, raw
 from .ops import (
@@ -409,7 +409,24 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
 
 
 def _nan_to_num_fwd(x, nan, posinf, neginf):
+    if type(x) is not xp.ndarray and is_chunked(x):
+        return _replaced(x, nan, posinf, neginf)
     return xp.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _replaced(x, nan, posinf, neginf):
+    """NumPy's ``nan_to_num`` by selections, for a library whose own takes no replacement
+    values (Dask): the defaults, as NumPy's, the dtype's extremes."""
+    if not xp.issubdtype(x.dtype, xp.floating):
+        return x
+    info = xp.finfo(x.dtype)
+
+    def value(v, default):
+        return xp.asarray(default if v is None else v, dtype=x.dtype)
+
+    out = xp.where(xp.isnan(x), value(nan, 0.0), x)
+    out = xp.where(x == xp.inf, value(posinf, info.max), out)
+    return xp.where(x == -xp.inf, value(neginf, info.min), out)
 
 
 _nan_to_num = defprimitive(

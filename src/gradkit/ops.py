@@ -34,10 +34,12 @@ from ._rules import (
 )
 from .arguments import array_from_nested, refuse_out
 from .backend import (
+    along_axis,
     any_true,
     array_of,
     as_strided,
     generic,
+    is_chunked,
     is_foreign,
     namespace,
     ndarray,
@@ -479,7 +481,13 @@ def _cumsum_rule(g, ans, x, axis):
     return flip(cumsum(flip(g, ax), ax[0]), ax)
 
 
-_cumsum = defprimitive(lambda x, axis: xp.cumsum(x, axis=axis), "cumsum", _cumsum_rule)
+def _cumsum_fwd(x, axis):
+    if axis is None and is_chunked(x):
+        return xp.cumsum(_reshape_fwd(x, (-1,)), axis=0)  # Dask has no flat cumsum of a 0-d
+    return xp.cumsum(x, axis=axis)
+
+
+_cumsum = defprimitive(_cumsum_fwd, "cumsum", _cumsum_rule)
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -591,7 +599,15 @@ def _reshape_rule(g, ans, x, shape):
     return reshape(g, _shape(g)[:_nb(g, ans)] + _shape(x))
 
 
-_reshape = defprimitive(lambda x, shape: xp.reshape(x, shape), "reshape", _reshape_rule)
+def _reshape_fwd(x, shape):
+    if type(x) is not ndarray and is_chunked(x) and math.prod(x.shape) == 0:
+        # Dask cannot reshape an empty array; there is nothing to carry over (NumPy's own
+        # empty stand-in checks the shape, free)
+        return zeros_like_library(x, xp.empty(x.shape, bool).reshape(shape).shape, x.dtype)
+    return xp.reshape(x, shape)
+
+
+_reshape = defprimitive(_reshape_fwd, "reshape", _reshape_rule)
 
 
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
@@ -776,7 +792,81 @@ def _adv_ndim(idx, advanced) -> int:
     return len(xp.broadcast_shapes(*(xp.shape(idx[k]) for k in advanced)))
 
 
+def _pointwise(x, idx) -> bool:
+    """Whether ``x[idx]``, ``x`` a Dask array, has index arrays (NumPy's or Dask's) beyond
+    what Dask's own indexing lays out as NumPy does (one 1-D array among slices): several
+    arrays, n-d or 0-d ones, arrays apart, or new axes beside them."""
+    index, advanced = idx
+    if not advanced:
+        return False
+    arrays = [index[k] for k in advanced if not isinstance(index[k], int | xp.integer)]
+    if not builtins.all(type(a) is ndarray or is_foreign(a) for a in arrays):
+        return False  # a batched index inside vmap
+    return (len(arrays) > 1 or arrays[0].ndim != 1 or _front_moves(advanced)
+            or builtins.any(i is None for i in index))  # Dask fails on new axes there
+
+
+def _vindex(x, index, advanced):
+    """``x[index]`` for a Dask array through Dask's pointwise gather (``vindex``): the basic
+    indices first, the advanced axes kept whole, then one gather over those axes moved to
+    the front, whose broadcast axes go where NumPy places them."""
+    keep = builtins.set(advanced)
+    y = x[tuple(slice(None) if k in keep else i for k, i in enumerate(index))]
+    consumed = builtins.sum(1 for i in index if i is not None and i is not ...)
+    axes, at = [], 0
+    for k, i in enumerate(index):
+        if k in keep:
+            axes.append(at)
+        at += x.ndim - consumed if i is ... else 1
+    arrays = xp.broadcast_arrays(*(array_of(index[k]) for k in advanced))
+    lead = tuple(arrays[0].shape)
+    y = xp.moveaxis(y, axes, range(len(axes)))
+    rest = tuple(y.shape[len(axes):])
+    lazy = builtins.any(is_foreign(a) for a in arrays)
+    if math.prod(lead) * math.prod(rest) == 0:  # Dask gathers nothing from empty arrays
+        for a, n in zip(arrays, y.shape, strict=False):
+            if not lazy and a.size and (a.min() < -n or a.max() >= n):
+                raise IndexError(f"index out of bounds for an axis of size {n}")
+        out = zeros_like_library(x, lead + rest, x.dtype)
+    elif lazy:  # Dask's gather takes no lazy positions: one flat index into merged axes
+        # (lazy positions are not bounds-checked, as in Dask's own gather with them)
+        flat, stride = 0, 1
+        for a, n in zip(arrays[::-1], y.shape[len(axes) - 1::-1], strict=False):
+            flat = flat + (a % n) * stride
+            stride *= n
+        merged = _reshape_fwd(y, (-1, *rest))
+        out = _reshape_fwd(merged[_reshape_fwd(flat, (-1,))], lead + rest)
+    elif not lead:  # Dask gathers with arrays of one axis or more
+        out = y.vindex[tuple(a[None] for a in arrays)][0]
+    else:
+        out = y.vindex[tuple(arrays)]
+    if _front_moves(advanced):
+        return out
+    return xp.moveaxis(out, range(len(lead)), range(axes[0], axes[0] + len(lead)))
+
+
+def _explicit_slices(index, shape):
+    """``index`` with each slice's bounds within its axis: Dask reads a start before the
+    first element, with a negative step, as counted from the end."""
+    consumed = builtins.sum(1 for i in index if i is not None and i is not ...)
+    out, at = [], 0
+    for i in index:
+        if i is ...:
+            at += len(shape) - consumed
+        elif i is not None:
+            if isinstance(i, slice):
+                r = range(*i.indices(shape[at]))
+                i = slice(r.start, None if r.stop < 0 else r.stop, r.step) if r else slice(0, 0)
+            at += 1
+        out.append(i)
+    return tuple(out)
+
+
 def _getitem_fwd(x, idx):
+    if type(x) is not ndarray and is_chunked(x):
+        idx = (_explicit_slices(idx[0], x.shape), idx[1])
+        if _pointwise(x, idx):
+            return _vindex(x, *idx)
     if _front_moves(idx[1]) and is_foreign(x):
         # Dask keeps such an index's axes in place where NumPy moves them to the front:
         # the same index would give a differently laid out result.
@@ -853,14 +943,48 @@ def _standard_assignment(g, index, nb: int, ndim: int):
     return g, index
 
 
+def _forward_slices(g, index, nb: int, shape: tuple):
+    """``g`` and a basic ``index`` (no ``None``) as slices of positive steps, one an axis:
+    Dask's assignment misplaces values at integers beside slices of negative steps. An
+    integer becomes a slice of length one (an axis of ``g``), a negative step a positive
+    one over the same positions (``g`` flipped there)."""
+    at = index.index(...)
+    full = index[:at] + (slice(None),) * (len(shape) - len(index) + 1) + index[at + 1:]
+    ns = namespace(g)
+    out, gshape, flips, axis = [], list(g.shape[:nb]), [], nb
+    for i, n in zip(full, shape, strict=True):
+        if isinstance(i, slice):
+            r = range(*i.indices(n))
+            if r.step < 0:
+                flips.append(axis)
+                i = slice(r[-1], r[0] + 1, -r.step)
+            else:
+                i = slice(r.start, r.stop, r.step)
+            gshape.append(len(r))
+            axis += 1
+        else:
+            i = int(i) % n
+            i = slice(i, i + 1)
+            gshape.append(1)
+        out.append(i)
+    if flips:
+        g = ns.flip(g, axis=tuple(flips))
+    return ns.reshape(g, tuple(gshape)), tuple(out)
+
+
 def _scatter_foreign(g, index, advanced, shape, nb):
     """The scatter in the library of ``g`` (Dask, CuPy): with basic indices, assignment into
     its zeros (no position repeats); with index arrays, which may repeat one, a weighted
     bincount of each gathered element's position (NumPy's, from the index alone)."""
+    chunked = is_chunked(g)
+    if chunked and math.prod(g.shape) == 0:  # nothing to place (Dask refuses empty ones)
+        return zeros_like_library(g, g.shape[:nb] + tuple(shape), g.dtype)
     if not advanced:
         out = zeros_like_library(g, g.shape[:nb] + tuple(shape), g.dtype)
-        if standard_only(g):
+        if chunked or standard_only(g):
             g, index = _standard_assignment(g, index, nb, len(shape))
+        if chunked:
+            g, index = _forward_slices(g, index, nb, shape)
         out[(slice(None),) * nb + index] = g
         return out
     size = math.prod(shape)
@@ -943,7 +1067,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise GradkitError("sort: order= sorts structured arrays, which have no gradient")
     if axis is None:
         a, axis = ravel(a), -1
-    return take_along_axis(a, xp.argsort(raw(a), axis=axis, kind="stable"), axis)
+    return take_along_axis(a, along_axis(xp.argsort, raw(a), axis, kind="stable"), axis)
 
 
 def repeat(a, repeats, axis=None):
@@ -1088,9 +1212,16 @@ def _pad_constant_rule(g, ans, x, pad_width, value):
     return getitem(g, (slice(None),) * nb + index)
 
 
-_pad_constant = defprimitive(
-    lambda x, pad_width, value: xp.pad(x, pad_width, mode="constant", constant_values=value),
-    "pad", _pad_constant_rule)
+def _pad_constant_fwd(x, pad_width, value):
+    if type(x) is not ndarray and is_chunked(x) and math.prod(x.shape) == 0:
+        # Dask cannot pad an empty array: all of it is the value (NumPy's empty stand-in
+        # gives the shape, free)
+        shape = xp.pad(xp.empty(x.shape, bool), pad_width).shape
+        return namespace(x).full(shape, value, dtype=x.dtype)
+    return xp.pad(x, pad_width, mode="constant", constant_values=value)
+
+
+_pad_constant = defprimitive(_pad_constant_fwd, "pad", _pad_constant_rule)
 
 
 def pad(array, pad_width, mode="constant", constant_values=0):
@@ -1502,6 +1633,8 @@ def _unwindow_fwd(g, window_shape, axes, xshape):
     g = array_of(g)
     nd = len(xshape)
     nb = g.ndim - len(window_shape) - nd
+    if type(g) is not ndarray and is_chunked(g):
+        return _unwindow_padded(g, window_shape, axes, xshape, nb)
     out = xp.zeros(g.shape[:nb] + xshape, dtype=g.dtype)
     last = nb + nd + axes[-1]  # the position of the last windowed axis, in out and in g
     wl = window_shape[-1]
@@ -1522,6 +1655,22 @@ def _unwindow_fwd(g, window_shape, axes, xshape):
             src = source[(slice(None),) * last + (slice(r, None, wl),)]
             dst += xp.moveaxis(src, -1, last + 1)
     return out
+
+
+def _unwindow_padded(g, window_shape, axes, xshape, nb):
+    """The adjoint of the windows in a library without ``out=`` or strided views (Dask):
+    the sum over window offsets of each offset's slice of ``g``, padded to its place."""
+    if math.prod(g.shape) == 0:
+        return zeros_like_library(g, g.shape[:nb] + xshape, g.dtype)
+    total = None
+    for offs in itertools.product(*(range(w) for w in window_shape)):
+        part = g[(Ellipsis, *offs)]
+        widths = [(0, 0)] * part.ndim
+        for ax, o in zip(axes, offs, strict=True):
+            widths[nb + ax] = (o, xshape[ax] - o - part.shape[nb + ax])
+        part = xp.pad(part, widths)
+        total = part if total is None else total + part
+    return total
 
 
 _windows = defprimitive(_windows_fwd, "sliding_window_view", _windows_rule)

@@ -14,7 +14,7 @@ import operator
 
 from ._rules import _dtype, _ndim, _shape
 from .arguments import as_array, holds_tensor
-from .backend import array_of, xp
+from .backend import array_of, is_chunked, namespace, xp
 from .backend import xp as _XP
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, op_error, plain, raw, rebatch
@@ -375,7 +375,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
             y0, y1 = getitem(fp, j), getitem(fp, j + 1)
             slope = (y1 - y0) / (x1 - x0)
             inner = slope * (x - x0) + y0
-            if xp.isnan(plain(inner)).any():  # NumPy's fallbacks for infinite samples
+            if _may_hold(xp.isnan(plain(inner))):  # NumPy's fallbacks for infinite samples
                 inner = where(isnan(raw(inner)), slope * (x - x1) + y1, inner)
                 inner = where(logical_and(isnan(raw(inner)), equal(raw(y0), raw(y1))), y0,
                               inner)
@@ -385,11 +385,11 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         below = less(xr, getitem(knots, 0))
         above = greater(xr, getitem(knots, -1))
         out = inner
-        if plain(above).any():
+        if _may_hold(plain(above)):
             out = where(above, last if right is None else _cast(right, ftype), out)
-        if plain(below).any():
+        if _may_hold(plain(below)):
             out = where(below, first if left is None else _cast(left, ftype), out)
-        if n > 1 and xp.isnan(plain(xr)).any():  # NumPy's loop over one sample point never
+        if n > 1 and _may_hold(xp.isnan(plain(xr))):  # NumPy's loop over one sample point never
             out = where(isnan(xr), x, out)      # checks for NaN
     return out
 
@@ -399,12 +399,28 @@ def _segments(xr, knots, n: int):
     the last knot at or below the query (``searchsorted(knots, x, 'right') - 1``, clipped)."""
     if not holds_batch(knots):
         # Knots shared by every example: NumPy's searchsorted on the batch of queries.
-        j = xp.searchsorted(knots, plain(xr), side="right") - 1
+        j = _search_right(knots, plain(xr)) - 1
         return rebatch(xp.clip(j, 0, n - 2), xr)
     # Knots of each example's own (NumPy's searchsorted takes one sorted array): count the
     # knots at or below each query, a comparison per pair, in one batched operation.
     count = sum(less_equal(knots, expand_dims(xr, -1)), axis=-1)
     return clip(count - 1, 0, n - 2)
+
+
+def _may_hold(mask) -> bool:
+    """Whether ``mask`` may be true somewhere: always for another library's lazy array,
+    which is not looked at (the ``where`` it guards costs nothing there)."""
+    return is_chunked(mask) or bool(mask.any())
+
+
+def _search_right(knots, q):
+    """NumPy's ``searchsorted(knots, q, side="right")``, in the library of ``q`` or the
+    knots: Dask searches only its own 1-D knots, with queries of one axis or more."""
+    if not (is_chunked(q) or is_chunked(knots)):
+        return xp.searchsorted(knots, q, side="right")
+    ns = namespace(knots, q)
+    flat = ns.reshape(ns.asarray(q), (-1,))
+    return ns.reshape(ns.searchsorted(ns.asarray(knots), flat, side="right"), _shape(q))
 
 
 def _cast(v, dtype):
@@ -695,9 +711,13 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * math.pi):
     dtype = xp.result_type(_dtype(dd), period)
     high = period / 2
     ddmod = xp.mod(dd - (-high), period) + (-high)
-    xp.copyto(ddmod, high, where=(ddmod == -high) & (dd > 0))
-    correction = ddmod - dd
-    xp.copyto(correction, 0, where=xp.abs(dd) < discont)
+    if is_chunked(dd):  # Dask has no copyto: the same choices by where
+        ddmod = xp.where((ddmod == -high) & (dd > 0), high, ddmod)
+        correction = xp.where(xp.abs(dd) < discont, 0, ddmod - dd)
+    else:
+        xp.copyto(ddmod, high, where=(ddmod == -high) & (dd > 0))
+        correction = ddmod - dd
+        xp.copyto(correction, 0, where=xp.abs(dd) < discont)
     if _dtype(p) != dtype:
         p = astype(p, dtype)
     return concatenate([getitem(p, _along(nd, axis, slice(0, 1))),

@@ -17,7 +17,7 @@ import operator
 from . import ops
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
-from .backend import array_of, is_foreign, namespace, xp
+from .backend import along_axis, array_of, is_foreign, namespace, xp
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, nondifferentiable, plain, raw, rebatch, refuse_standard
 from .ops import (
@@ -169,7 +169,7 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     try:
         # On the plain array (a vmap batch in front) along a negative axis, rebatched.
         ax = int(axis) - _ndim(a) if int(axis) >= 0 else int(axis)
-        index = rebatch(xp.argpartition(plain(a), raw(kth), axis=ax, kind=kind), a)
+        index = rebatch(along_axis(xp.argpartition, plain(a), ax, kth=raw(kth), kind=kind), a)
     except (ValueError, TypeError) as e:
         raise GradkitError(f"partition(kth={kth!r}, axis={axis!r}, kind={kind!r}): {e}") from None
     return take_along_axis(a, index, axis)
