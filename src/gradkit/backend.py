@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view as _sliding_window_view
 __all__ = ["xp", "sliding_window_view", "as_strided", "ndarray", "generic", "array_of",
            "is_foreign", "namespace", "broadcast_like", "zeros_like_library",
            "ones_like_library", "eye_like_library", "scatter_sum", "standard_only",
-           "NUMPY_ROUTE", "one_library", "dtype_of", "dtype_kind", "any_true", "is_chunked",
+           "NUMPY_ROUTE", "one_library", "dtype_of", "dtype_kind", "maybe_any", "is_chunked",
            "along_axis"]
 
 ndarray = xp.ndarray
@@ -180,16 +180,17 @@ def _device(x):
 
 
 def scatter_sum(positions, weights, size: int):
-    """The sums of ``weights`` (an array of another library) by their ``positions`` (a
-    NumPy integer array of the same shape) into ``size`` bins, in the weights' library:
-    ``numpy.add.at`` for the libraries that have none."""
+    """The sums of ``weights`` (an array of another library) by their ``positions`` (an
+    integer array of the same shape, NumPy's or the weights' library's) into ``size``
+    bins, in the weights' library: ``numpy.add.at`` for the libraries that have none."""
     w = weights.reshape(-1)
     p = positions.reshape(-1)
     chunks = getattr(w, "chunks", None)
     if chunks is not None:  # Dask: positions chunked as the weights
         import dask.array as da
 
-        return da.bincount(da.from_array(p, chunks=chunks), weights=w, minlength=size)
+        p = p.rechunk(chunks) if is_chunked(p) else da.from_array(p, chunks=chunks)
+        return da.bincount(p, weights=w, minlength=size)
     ns = namespace(weights)
     return ns.bincount(ns.asarray(p), weights=w, minlength=size)
 
@@ -264,8 +265,19 @@ def dtype_kind(dtype) -> str:
     return "O"
 
 
-def any_true(x) -> bool:
-    """Whether any element of ``x`` (an array of any library) is true."""
+def maybe_any(x) -> bool:
+    """Whether any element of ``x`` (an array of any library) may be true: the answer, or
+    True for a lazy (Dask) array, which is not computed to find out. For the choice of a
+    branch that is right either way, taken only to skip work when nothing is true.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> maybe_any(np.array([0, 0])), maybe_any(np.array([0, 1]))
+    (False, True)
+    """
     if type(x) is xp.ndarray:
         return bool(x.any())
+    if is_chunked(x):
+        return True
     return bool(namespace(x).any(x)) if standard_only(x) else bool(xp.any(x))

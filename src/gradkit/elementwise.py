@@ -13,7 +13,7 @@ from typing import Any
 
 from ._rules import _dtype, _shape, _ub
 from .arguments import holds_tensor, refuse_complex
-from .backend import array_of, is_chunked, xp, zeros_like_library
+from .backend import array_of, is_chunked, maybe_any, xp, zeros_like_library
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, plain, raw
 from .ops import (
@@ -133,7 +133,7 @@ def _nan_share(x, y, g, larger: bool):
     wins = (x > y) if larger else (x < y)
     wins = wins | (xp.isnan(y) & ~xp.isnan(x))
     ties = x == y
-    if xp.any(plain(ties)):  # under vmap, one branch for the whole batch
+    if maybe_any(plain(ties)):  # under vmap, one branch for the whole batch
         return g * wins + (g * 0.5) * ties
     return g * wins
 

@@ -149,12 +149,27 @@ def _recip_or_nan(s):
     return 1.0 / where(raw(s) == 0, _NAN, s)
 
 
-def _refuse_nonzero(g, name: str, what: str) -> None:
-    if xp.any(plain(g) != 0):  # a whole batch at once under vmap
-        raise GradkitError(
-            f"{name}: the gradient reaches {what}, which NumPy fills with an arbitrary "
-            f"orthonormal completion: it has no derivative. Use only the first min(m, n) "
-            f"columns, or full_matrices=False / mode='reduced'")
+def _nonzero_error(name: str, what: str) -> GradkitError:
+    return GradkitError(
+        f"{name}: the gradient reaches {what}, which NumPy fills with an arbitrary "
+        f"orthonormal completion: it has no derivative. Use only the first min(m, n) "
+        f"columns, or full_matrices=False / mode='reduced'")
+
+
+def _refuse_nonzero(g, name: str, what: str):
+    """Raise where ``g`` is nonzero (a whole batch at once under vmap); for a lazy ``g``
+    (Dask), not looked at now: a zero that raises so when computed, to add to the result."""
+    g = plain(g)
+    if is_chunked(g):
+        def check(block):
+            if (block != 0).any():
+                raise _nonzero_error(name, what)
+            return block
+
+        return g.map_blocks(check, dtype=g.dtype).sum() * 0
+    if xp.any(g != 0):
+        raise _nonzero_error(name, what)
+    return 0
 
 
 def _undefined_fwd(x, shape):
@@ -174,8 +189,9 @@ _undefined = defprimitive(_undefined_fwd, "linalg.undefined_completion", _undefi
 
 
 def _completion_guard(ga, extra, name: str, what: str):
-    _refuse_nonzero(extra, name, what)
-    return ga + _undefined(extra, _shape(ga))
+    checked = _refuse_nonzero(extra, name, what)
+    out = ga + _undefined(extra, _shape(ga))
+    return out if type(checked) is int else out + checked
 
 
 # -- inverse, solve, determinants -----------------------------------------------------------

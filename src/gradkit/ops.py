@@ -35,12 +35,12 @@ from ._rules import (
 from .arguments import array_from_nested, refuse_out
 from .backend import (
     along_axis,
-    any_true,
     array_of,
     as_strided,
     generic,
     is_chunked,
     is_foreign,
+    maybe_any,
     namespace,
     ndarray,
     scatter_sum,
@@ -154,7 +154,7 @@ def _tie_mask(x, y, g):
     wins = x > y
     ties = x == y
     # plain: under vmap, one branch for the whole batch (both are right where ties are 0)
-    if ties is True or (ties is not False and any_true(plain(ties))):
+    if ties is True or (ties is not False and maybe_any(plain(ties))):
         return g * wins + (g * 0.5) * ties
     return g * wins
 
@@ -862,7 +862,16 @@ def _explicit_slices(index, shape):
     return tuple(out)
 
 
+def _lazy_index(index, advanced) -> bool:
+    """Whether an index array of ``index`` is a lazy (Dask) array."""
+    return builtins.any(type(index[k]) is not ndarray and is_chunked(index[k]) for k in advanced)
+
+
 def _getitem_fwd(x, idx):
+    if type(x) is ndarray and idx[1] and _lazy_index(*idx):
+        import dask.array as da  # NumPy data read at lazy positions: a lazy gather
+
+        x = da.from_array(x, chunks=-1)
     if type(x) is not ndarray and is_chunked(x):
         idx = (_explicit_slices(idx[0], x.shape), idx[1])
         if _pointwise(x, idx):
@@ -988,7 +997,11 @@ def _scatter_foreign(g, index, advanced, shape, nb):
         out[(slice(None),) * nb + index] = g
         return out
     size = math.prod(shape)
-    positions = xp.arange(size).reshape(shape)[index]
+    if _lazy_index(index, advanced):  # lazy index arrays: lazy positions too
+        cells = namespace(g).reshape(namespace(g).arange(size), tuple(shape))
+        positions = _getitem_fwd(cells, (index, advanced))
+    else:
+        positions = xp.arange(size).reshape(shape)[index]
     if nb:  # each basis vector of a Jacobian scatters into its own block of bins
         lead = g.shape[:nb]
         offsets = xp.arange(math.prod(lead)).reshape(lead + (1,) * positions.ndim) * size

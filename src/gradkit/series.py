@@ -179,7 +179,8 @@ def _spacing(d, n: int, otype, name: str):
     if _ndim(d) == 0:
         if type(d) is Tensor and d._trace >= 0:
             return d, True
-        return float(raw(d)), True
+        d = raw(d)
+        return (d if is_chunked(d) else float(d)), True  # (a lazy step stays lazy)
     if _ndim(d) != 1:
         raise GradkitError(f"{name}: distances must be either scalars or 1d, got shape "
                            f"{_shape(d)}")
@@ -193,6 +194,8 @@ def _spacing(d, n: int, otype, name: str):
     if xp.issubdtype(d.dtype, xp.integer):
         d = d.astype(xp.float64)
     steps = xp.diff(d)
+    if is_chunked(steps):  # not computed to find out: the general formula is right too
+        return steps, False
     if (steps == steps[0]).all():
         return float(steps[0]), True
     return steps, False

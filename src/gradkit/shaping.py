@@ -17,7 +17,7 @@ import operator
 from . import ops
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
-from .backend import along_axis, array_of, is_foreign, namespace, xp
+from .backend import along_axis, array_of, is_chunked, is_foreign, maybe_any, namespace, xp
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, nondifferentiable, plain, raw, rebatch, refuse_standard
 from .ops import (
@@ -599,11 +599,11 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if div > 0:
         step = delta / div
         zero = plain(step) == 0  # inside vmap: every example's steps
-        if not xp.any(zero):
+        if not maybe_any(zero):
             y = multiply(y, step)
-        elif not holds_batch(step):  # a denormal step: NumPy scales by delta instead
+        elif not (holds_batch(step) or is_chunked(zero)):  # a denormal step: NumPy scales
             y = multiply(y / div, delta)
-        else:  # NumPy decides on each example's whole array
+        else:  # NumPy decides on each example's whole array (or a lazy one's)
             y = where(ops.any(raw(step) == 0), multiply(y / div, delta), multiply(y, step))
     else:
         step = xp.nan

@@ -20,7 +20,7 @@ from typing import Any
 
 from ._rules import _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, refuse_complex, refuse_out
-from .backend import array_of, dtype_kind, ones_like_library, xp
+from .backend import array_of, dtype_kind, is_chunked, ones_like_library, xp
 from .errors import GradkitError
 from .graph import CONST, Tensor, defprimitive, holds_batch, plain, raw, rebatch
 from .ops import (
@@ -213,9 +213,18 @@ def _nan_mask(a):
 # example at once, with ``plain``: the replacing branch is right for each example either way.
 
 
-def _somewhere(mask) -> bool:
-    """Whether ``mask`` holds anywhere, in any example of a batch."""
-    return bool(xp.any(plain(mask)))
+def _somewhere(mask, warning: str | None = None) -> bool:
+    """Whether ``mask`` may hold anywhere (in any example of a batch): False only where it
+    surely holds nowhere, after NumPy's RuntimeWarning ``warning`` where it holds. A lazy
+    (Dask) mask is not computed to find out: True, without a warning."""
+    m = plain(mask)
+    if is_chunked(m):
+        return True
+    if not xp.any(m):
+        return False
+    if warning:
+        warnings.warn(warning, RuntimeWarning, stacklevel=4)
+    return True
 
 
 def _count(mask, axis, keepdims=False):
@@ -327,8 +336,7 @@ def _quantile_core(name, a, q, axis, method, keepdims, skip_nan):
     if skip_nan:
         count = n - _count(nan, -1)
         empty = count == 0
-        if _somewhere(empty):
-            _warn("All-NaN slice encountered")
+        _somewhere(empty, "All-NaN slice encountered")
     else:
         count = n
         empty = _count(nan, -1) > 0
@@ -446,8 +454,7 @@ def _median_core(name, a, axis, out, keepdims, skip_nan):
     if skip_nan:
         count = n - _count(nan, -1)
         empty = count == 0
-        if _somewhere(empty):
-            _warn("All-NaN slice encountered")
+        _somewhere(empty, "All-NaN slice encountered")
     else:
         if n == 0:
             _warn("Mean of empty slice")
@@ -543,7 +550,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
             w = reshape(transpose(w, [int(i) for i in xp.argsort(given)]),
                         tuple(s if i in axes else 1 for i, s in enumerate(shape)))
         scl = sum(w, axis=axes, keepdims=keepdims)
-        if _somewhere(plain(scl) == 0):
+        if xp.any(plain(scl) == 0):  # (NumPy's check: computes lazy weights' sum)
             raise GradkitError("average: weights sum to zero, can't be normalized")
         avg = sum(a * w, axis=axes, keepdims=keepdims) / scl
     if returned:
@@ -640,8 +647,7 @@ def _nanmean(a, valid, axis, dtype, keepdims):
     cnt = _reduced_count(a, axis, keepdims, valid)
     empty = cnt == 0
     avg = total / _divisor(empty, cnt, _dtype(total))
-    if _somewhere(empty):
-        _warn("Mean of empty slice")
+    if _somewhere(empty, "Mean of empty slice"):
         avg = where(empty, xp.nan, avg)
     return avg
 
@@ -673,15 +679,15 @@ def _nanvar(name, a, axis, dtype, out, ddof, keepdims, where_mask, avg, correcti
     valid = _valid(a, where_mask)
     a = _cast_to(a, dtype)
     if avg is _NO_VALUE:
+        count = plain(_reduced_count(a, axis, True, valid))
+        # (a lazy count is not computed to choose: the quiet mean is right either way)
         avg = _nanmean(a, valid, axis, None, True) \
-            if xp.all(plain(_reduced_count(a, axis, True, valid))) \
-            else _quiet_nanmean(a, valid, axis)
+            if not is_chunked(count) and xp.all(count) else _quiet_nanmean(a, valid, axis)
     dev = _masked(a - avg, valid, 0)
     dof = _reduced_count(a, axis, keepdims, valid) - ddof
     bad = dof <= 0
     var = sum(dev * dev, axis=axis, keepdims=keepdims) / _divisor(bad, dof, _dtype(dev))
-    if _somewhere(bad):
-        _warn("Degrees of freedom <= 0 for slice.")
+    if _somewhere(bad, "Degrees of freedom <= 0 for slice."):
         var = where(bad, xp.nan, var)
     return var
 
@@ -724,8 +730,7 @@ def _nan_extremum(name, a, axis, out, keepdims, initial, where_mask, larger):
     if initial is not _NO_VALUE:
         return (maximum if larger else minimum)(m, initial)
     empty = _count(valid, None if axis is None else _neg_axes(axis, _ndim(a)), keepdims) == 0
-    if _somewhere(empty):
-        _warn("All-NaN slice encountered")
+    if _somewhere(empty, "All-NaN slice encountered"):
         m = where(empty, xp.nan, m)
     return m
 

@@ -35,7 +35,7 @@ import scipy.special as _sc
 
 from .. import ops as _ops
 from .._rules import _expand, _expand_value, _nb, _neg_axes, _shape, _ub, sum_to
-from ..backend import array_of, is_foreign, xp
+from ..backend import array_of, is_chunked, is_foreign, maybe_any, xp
 from ..errors import GradkitError
 from ..graph import defprimitive, nondifferentiable, plain, raw
 from ..ops import (
@@ -115,7 +115,7 @@ def _xdivy_fwd(x, y):
     with xp.errstate(divide="ignore", invalid="ignore"):
         out = xp.divide(x, y)
     zero = xp.equal(x, 0) & xp.equal(y, 0)
-    if zero.any():
+    if maybe_any(zero):
         out = xp.where(zero, 0, out)
     return out
 
@@ -123,7 +123,7 @@ def _xdivy_fwd(x, y):
 def _mul0_fwd(x, y):
     with xp.errstate(invalid="ignore"):
         out = xp.multiply(x, y)
-    if xp.isnan(out).any():
+    if maybe_any(xp.isnan(out)):
         out = xp.where(xp.equal(x, 0) | xp.equal(y, 0), 0, out)
     return out
 
@@ -270,8 +270,16 @@ def _polygamma_rule(g, ans, n, x):
     return _ub(g * polygamma(raw(n) + 1, x), g, ans, x)
 
 
+def _polygamma(n, x):
+    if is_chunked(x) or is_chunked(n):
+        # SciPy's own formula, with ufuncs that Dask maps lazily (its polygamma converts)
+        fac = (-1.0) ** (n + 1) * _sc.gamma(n + 1.0) * _sc.zeta(n + 1, x)
+        return xp.where(n == 0, _sc.psi(x), fac)
+    return _sc.polygamma(n, x)
+
+
 polygamma = _special(
-    _sc.polygamma, "polygamma", _constant("polygamma", "the order n"), _polygamma_rule,
+    _polygamma, "polygamma", _constant("polygamma", "the order n"), _polygamma_rule,
     dtype_args=(1,),
     doc="""``polygamma(n, x)``, the n-th derivative of ``digamma`` (``scipy.special.polygamma``).
 
@@ -492,7 +500,7 @@ def _iv(v, x):
     # SciPy's iv gives NaN for some x below ~1e-305; there exp(-|x|) rounds to 1, so its
     # ive is iv exactly
     odd = xp.isnan(out) & (xp.abs(x) < _IV_TINY) & (x != 0)
-    return xp.where(odd, _sc.ive(v, x), out) if odd.any() else out
+    return xp.where(odd, _sc.ive(v, x), out) if maybe_any(odd) else out
 
 
 iv = _order_family(_iv, "iv", lambda lo, hi, ans, x: (lo + hi) * 0.5)

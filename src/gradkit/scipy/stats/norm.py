@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from ...backend import xp
+from ...backend import maybe_any, xp
 from ...graph import Tensor, defprimitive, plain, raw
 from ...ops import astype, exp, log, square, where
 from ..special import log_ndtr, ndtr, ndtri
@@ -67,7 +67,7 @@ def _checked(body, x, loc, scale):
     rs = raw(scale)
     # Inside vmap ``rs`` is a batch (a Tensor): whether any example has a bad scale is
     # decided on the whole batch; the mask and the shift stay one per example.
-    if not (plain(rs) <= 0).any():
+    if not maybe_any(plain(rs) <= 0):
         return body(x, loc, scale)
     bad = rs <= 0
     shift = where(bad, 1 - rs, 0) if type(rs) is Tensor else xp.where(bad, 1 - rs, 0)
