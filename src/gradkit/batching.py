@@ -67,14 +67,7 @@ def apply_batched(prim, args, kw, trace: int):
             raise GradkitError(f"vmap: {prim.__name__} has no batching rule yet; compute "
                                f"it outside vmap, or with other gradkit.numpy functions")
         rule = _elementwise
-    vals, batched = [], []
-    for a in args:
-        if type(a) is Tensor and a._trace == trace:
-            vals.append(a._value)
-            batched.append(True)
-        else:
-            vals.append(a)
-            batched.append(False)
+    vals, batched = _split(args, trace)
     # This runs once per primitive under vmap: the elementwise rule is inlined and the box
     # built here (one Python call each saved, on the path of every vmap(grad(f))).
     if rule is _elementwise:
@@ -86,6 +79,19 @@ def apply_batched(prim, args, kw, trace: int):
     if isinstance(out, tuple):
         return tuple(_box(o, trace, BATCHED, (), (), _EMPTY) for o in out)
     return _box(out, trace, BATCHED, (), (), _EMPTY)
+
+
+def _split(args, trace: int) -> tuple[list, list]:
+    """The values under the boxes of batch ``trace`` in ``args``, and which args had one."""
+    vals, batched = [], []
+    for a in args:
+        if type(a) is Tensor and a._trace == trace:
+            vals.append(a._value)
+            batched.append(True)
+        else:
+            vals.append(a)
+            batched.append(False)
+    return vals, batched
 
 
 def _top_batch(args) -> int:
@@ -106,16 +112,12 @@ def apply_batched_constant(nd, args, kw):
         raise GradkitError(f"vmap: {nd.__name__} has no batching rule yet; compute it "
                            f"outside vmap, or with other gradkit.numpy functions")
     trace = _top_batch(args)
-    vals, batched = [], []
+    peeled = []
     for a in args:
         while type(a) is Tensor and a._trace > trace:  # boxes above the batch: constant
             a = a._value
-        if type(a) is Tensor and a._trace == trace:
-            vals.append(a._value)
-            batched.append(True)
-        else:
-            vals.append(a)
-            batched.append(False)
+        peeled.append(a)
+    vals, batched = _split(peeled, trace)
     out, is_batched = rule(nd, vals, batched, kw)
     return _box(out, trace, BATCHED, (), (), _EMPTY) if is_batched else out
 
