@@ -152,7 +152,11 @@ _MODULES: dict = {}
 
 def _module_names(module: dict, names: NumpyNames) -> dict:
     """A module's globals with ``xp`` bound to ``names``, and the module's own functions
-    that use ``xp`` (a forward's helpers) rebound to them too."""
+    that use ``xp`` (a forward's helpers) rebound to them too.
+
+    The globals are copied once: the modules that define primitives set none of theirs
+    after import (graph.py's switches, which change at run time, define no forward).
+    """
     key = (module["__name__"], names)
     rebound = _MODULES.get(key)
     if rebound is None:
