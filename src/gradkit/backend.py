@@ -12,8 +12,8 @@ from numpy.lib.stride_tricks import sliding_window_view as _sliding_window_view
 __all__ = ["xp", "sliding_window_view", "as_strided", "ndarray", "generic", "array_of",
            "is_foreign", "namespace", "broadcast_like", "zeros_like_library",
            "ones_like_library", "eye_like_library", "scatter_sum", "standard_only",
-           "NUMPY_ROUTE", "one_library", "dtype_of", "dtype_kind", "maybe_any", "is_chunked",
-           "along_axis"]
+           "NUMPY_ROUTE", "one_library", "library_of", "dtype_of", "dtype_kind", "maybe_any",
+           "is_chunked", "along_axis"]
 
 ndarray = xp.ndarray
 generic = xp.generic
@@ -41,6 +41,11 @@ def is_foreign(x) -> bool:
     if t in _STANDARD_ROUTE or t in _PROTOCOL_ROUTE:
         return True
     return _classify(x)
+
+
+def library_of(x) -> str:
+    """The name of the library of ``x``'s type (``"dask"``, ``"array_api_strict"``...)."""
+    return type(x).__module__.split(".")[0]
 
 
 def _classify(x) -> bool:
@@ -124,7 +129,7 @@ def namespace(*values):
         return xp
     from array_api_compat import array_namespace
 
-    libraries = {type(v).__module__.split(".")[0] for v in foreign}
+    libraries = {library_of(v) for v in foreign}
     if len(libraries) > 1:
         from .errors import GradkitError
 
@@ -152,31 +157,29 @@ def broadcast_like(value, shape: tuple, like):
     return ns.broadcast_to(ns.asarray(value), shape)
 
 
+def _created(like, creator: str, size, dtype):
+    """NumPy's (and the standard's) ``creator(size, dtype)`` in the library of ``like``,
+    on its device; NumPy for NumPy and Python values."""
+    if not is_foreign(like):
+        return getattr(xp, creator)(size, dtype=dtype)
+    from array_api_compat import device
+
+    return getattr(namespace(like), creator)(size, dtype=dtype, device=device(like))
+
+
 def zeros_like_library(like, shape: tuple, dtype):
     """Zeros of ``shape`` in the library of ``like`` (NumPy for NumPy and Python values)."""
-    if not is_foreign(like):
-        return xp.zeros(shape, dtype=dtype)
-    return namespace(like).zeros(shape, dtype=dtype, device=_device(like))
+    return _created(like, "zeros", shape, dtype)
 
 
 def ones_like_library(like, shape: tuple, dtype):
     """Ones of ``shape`` in the library of ``like`` (NumPy for NumPy and Python values)."""
-    if not is_foreign(like):
-        return xp.ones(shape, dtype=dtype)
-    return namespace(like).ones(shape, dtype=dtype, device=_device(like))
+    return _created(like, "ones", shape, dtype)
 
 
 def eye_like_library(like, n: int, dtype):
     """The identity of size ``n`` in the library of ``like``."""
-    if not is_foreign(like):
-        return xp.eye(n, dtype=dtype)
-    return namespace(like).eye(n, dtype=dtype, device=_device(like))
-
-
-def _device(x):
-    from array_api_compat import device
-
-    return device(x)
+    return _created(like, "eye", n, dtype)
 
 
 def scatter_sum(positions, weights, size: int):
@@ -238,7 +241,7 @@ def standard_only(x) -> bool:
 def one_library(args) -> None:
     """Raise a clear error when ``args`` hold arrays of two libraries other than NumPy
     (CuPy with Dask): neither computes on the other's arrays."""
-    libraries = {type(a).__module__.split(".")[0] for a in args if is_foreign(a)}
+    libraries = {library_of(a) for a in args if is_foreign(a)}
     if len(libraries) > 1:
         namespace(*args)  # raises, naming them
 

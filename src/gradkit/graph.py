@@ -29,6 +29,7 @@ from .backend import (
     array_of,
     dtype_of,
     is_foreign,
+    library_of,
     namespace,
     one_library,
     standard_only,
@@ -595,11 +596,9 @@ def _check_nan(value, where: str, phase: str) -> None:
 
 # -- primitives -------------------------------------------------------------------------
 def _describe(a) -> str:
-    if type(a) is Tensor or isinstance(a, xp.ndarray | xp.generic):
-        dtype = dtype_of(plain(a))
-        return f"{str(dtype).rsplit('.', 1)[-1]}{list(xp.shape(raw(a)))}"
-    if is_foreign(a):
-        return f"{str(a.dtype).rsplit('.', 1)[-1]}{list(a.shape)}"
+    if type(a) is Tensor or isinstance(a, xp.ndarray | xp.generic) or is_foreign(a):
+        # (another library's dtype prints with its module: its last name is NumPy's)
+        return f"{str(dtype_of(plain(a))).rsplit('.', 1)[-1]}{list(xp.shape(raw(a)))}"
     if isinstance(a, list | tuple):
         return "[" + ", ".join(_describe(b) for b in a[:6]) + (", ..." if len(a) > 6 else "") + "]"
     return type(a).__name__
@@ -620,7 +619,7 @@ def refuse_standard(name: str, args, kw, exc: Exception) -> None:
     flat = [b for a in (*args, *kw.values()) for b in (a if isinstance(a, list | tuple) else (a,))]
     own = [v for v in map(plain, flat) if standard_only(v)]
     if own:
-        library = type(own[0]).__module__.split(".")[0]
+        library = library_of(own[0])
         raise OpError(f"{name}({', '.join(_describe(a) for a in args)}): {type(exc).__name__}:"
                       f" {exc} ({library} arrays: gradkit computes {name} with NumPy "
                       f"functions beyond the Array API standard; compute it on NumPy "
@@ -630,7 +629,7 @@ def refuse_standard(name: str, args, kw, exc: Exception) -> None:
 def op_error(name: str, args, kw, exc: Exception) -> OpError:
     shown = ", ".join(_describe(a) for a in args)
     kws = "".join(f", {k}={v!r}" for k, v in kw.items())
-    foreign = sorted({type(a).__module__.split(".")[0] for a in args if is_foreign(a)})
+    foreign = sorted({library_of(a) for a in args if is_foreign(a)})
     if not foreign:
         return OpError(f"{name}({shown}{kws}): {exc}")
     return OpError(f"{name}({shown}{kws}): {type(exc).__name__}: {exc} ({' and '.join(foreign)} "

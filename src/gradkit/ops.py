@@ -496,12 +496,19 @@ def cumsum(a, axis=None, dtype=None, out=None):
     return _cumsum(_cast_to(a, dtype), axis)
 
 
+def _kept(x, method: str, axis):
+    """``x``'s reduction ``method`` over ``axis``, the axes kept: the ndarray method skips
+    NumPy's dispatch; an array of another library (or of the standard alone, which has no
+    methods) goes through the namespace's function."""
+    if type(x) is ndarray:
+        return getattr(x, method)(axis=axis, keepdims=True)
+    return getattr(xp, method)(x, axis=axis, keepdims=True)
+
+
 def _shifted(x, axis):
     """x minus its maximum along ``axis`` (0 where the maximum is infinite)."""
     x = array_of(x)
-    # (the methods skip NumPy's dispatch; an array of the standard alone has none)
-    m = x.max(axis=axis, keepdims=True) if type(x) is ndarray else xp.max(x, axis=axis,
-                                                                         keepdims=True)
+    m = _kept(x, "max", axis)
     # (a lazy array's maximum is not looked at: the where costs nothing there)
     if is_foreign(x) or not xp.isfinite(m).all():
         m = xp.where(xp.isfinite(m), m, 0)
@@ -509,8 +516,7 @@ def _shifted(x, axis):
 
 
 def _log_of_sum(e, axis):
-    s = e.sum(axis=axis, keepdims=True) if type(e) is ndarray else xp.sum(e, axis=axis,
-                                                                         keepdims=True)
+    s = _kept(e, "sum", axis)
     if not is_foreign(s) and s.all():
         return xp.log(s)
     with xp.errstate(divide="ignore"):  # log(0) = -inf is right for rows of -inf
@@ -519,8 +525,7 @@ def _log_of_sum(e, axis):
 
 def _softmax_fwd(x, axis):
     e = xp.exp(_shifted(x, axis)[0])
-    return e / (e.sum(axis=axis, keepdims=True) if type(e) is ndarray else
-                xp.sum(e, axis=axis, keepdims=True))
+    return e / _kept(e, "sum", axis)
 
 
 def _logsumexp_fwd(x, axis, keepdims):
@@ -540,9 +545,7 @@ _softmax = defprimitive(
 
 
 def _log_softmax_vjp_fwd(g, ans, axis):
-    s = g.sum(axis=axis, keepdims=True) if type(g) is ndarray else xp.sum(g, axis=axis,
-                                                                         keepdims=True)
-    return g - xp.exp(ans) * s
+    return g - xp.exp(ans) * _kept(g, "sum", axis)
 
 
 # log_softmax's rule as one primitive (one dispatch, not four: the cross-entropy of every

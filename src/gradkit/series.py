@@ -14,7 +14,7 @@ import operator
 
 from ._rules import _dtype, _ndim, _shape
 from .arguments import as_array, holds_tensor
-from .backend import array_of, is_chunked, namespace, xp
+from .backend import array_of, is_chunked, maybe_any, namespace, xp
 from .backend import xp as _XP
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, op_error, plain, raw, rebatch
@@ -378,7 +378,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
             y0, y1 = getitem(fp, j), getitem(fp, j + 1)
             slope = (y1 - y0) / (x1 - x0)
             inner = slope * (x - x0) + y0
-            if _may_hold(xp.isnan(plain(inner))):  # NumPy's fallbacks for infinite samples
+            if maybe_any(xp.isnan(plain(inner))):  # NumPy's fallbacks for infinite samples
                 inner = where(isnan(raw(inner)), slope * (x - x1) + y1, inner)
                 inner = where(logical_and(isnan(raw(inner)), equal(raw(y0), raw(y1))), y0,
                               inner)
@@ -388,11 +388,11 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         below = less(xr, getitem(knots, 0))
         above = greater(xr, getitem(knots, -1))
         out = inner
-        if _may_hold(plain(above)):
+        if maybe_any(plain(above)):
             out = where(above, last if right is None else _cast(right, ftype), out)
-        if _may_hold(plain(below)):
+        if maybe_any(plain(below)):
             out = where(below, first if left is None else _cast(left, ftype), out)
-        if n > 1 and _may_hold(xp.isnan(plain(xr))):  # NumPy's loop over one sample point never
+        if n > 1 and maybe_any(xp.isnan(plain(xr))):  # NumPy's loop over one sample point never
             out = where(isnan(xr), x, out)      # checks for NaN
     return out
 
@@ -408,12 +408,6 @@ def _segments(xr, knots, n: int):
     # knots at or below each query, a comparison per pair, in one batched operation.
     count = sum(less_equal(knots, expand_dims(xr, -1)), axis=-1)
     return clip(count - 1, 0, n - 2)
-
-
-def _may_hold(mask) -> bool:
-    """Whether ``mask`` may be true somewhere: always for another library's lazy array,
-    which is not looked at (the ``where`` it guards costs nothing there)."""
-    return is_chunked(mask) or bool(mask.any())
 
 
 def _search_right(knots, q):

@@ -91,12 +91,14 @@ class NumpyNames:
         return self._ns.triu(x, k=k)
 
     def cumsum(self, x, axis=None):
-        return self._ns.cumulative_sum(self._ns.reshape(x, (-1,)) if axis is None else x,
-                                       axis=0 if axis is None else axis)
+        return self._cumulative(self._ns.cumulative_sum, x, axis)
 
     def cumprod(self, x, axis=None):
-        return self._ns.cumulative_prod(self._ns.reshape(x, (-1,)) if axis is None else x,
-                                        axis=0 if axis is None else axis)
+        return self._cumulative(self._ns.cumulative_prod, x, axis)
+
+    def _cumulative(self, fn, x, axis):
+        # NumPy's axis=None runs over the flattened array
+        return fn(self._ns.reshape(x, (-1,)), axis=0) if axis is None else fn(x, axis=axis)
 
     def astype(self, x, dtype, copy=True):
         # NumPy's dtypes (np.float32...) name the library's own

@@ -195,8 +195,8 @@ def _gather_last(v, idx):
     return getitem(v, tuple(index) + (idx,))
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
+def _warn(message: str, stacklevel: int = 3) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
 
 
 def _nan_mask(a):
@@ -223,7 +223,7 @@ def _somewhere(mask, warning: str | None = None) -> bool:
     if not xp.any(m):
         return False
     if warning:
-        warnings.warn(warning, RuntimeWarning, stacklevel=4)
+        _warn(warning, stacklevel=4)  # (one frame deeper than the statistics' own calls)
     return True
 
 
