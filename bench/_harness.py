@@ -99,16 +99,35 @@ def median_ms(fn: Callable[[], object], cfg: TimingConfig) -> float:
     return statistics.median(times) * 1e3
 
 
+def _each_after_each(n: int) -> list[int]:
+    """A cyclic order of 0..n-1 in which every k follows every other j exactly once.
+
+    An Euler circuit of the complete directed graph on n nodes (Hierholzer's walk): each
+    function is called n - 1 times per cycle, once right after each of the others.
+    """
+    if n == 1:
+        return [0]
+    left = {a: [b for b in range(n) if b != a] for a in range(n)}
+    stack, walk = [0], []
+    while stack:
+        if left[stack[-1]]:
+            stack.append(left[stack[-1]].pop())
+        else:
+            walk.append(stack.pop())
+    return walk[::-1][:-1]  # a closed walk: the last step returns to where it began
+
+
 def interleaved_medians(fns: dict[str, Callable[[], object]], cfg: TimingConfig,
                         burst: int = 1) -> dict[str, float | str]:
-    """Median milliseconds of each ``fn()``, timed in rounds of one call of each.
+    """Median milliseconds of each ``fn()``, its calls interleaved with the others'.
 
-    Each round starts one function further along, so that every function follows every
-    other equally often: a call right after a peer that evicted the caches is slower, and
-    a fixed order would charge that to the same function every round.
+    The calls follow a cycle in which every function comes right after every other
+    function equally often: a call right after a peer that evicted the caches is slower,
+    and an order that put one function always after the same peer would charge that peer
+    to it. ``cfg``'s repeats count the calls of each function; whole cycles are timed.
 
-    With ``burst`` > 1 each round calls each function ``burst`` times back to back and
-    keeps the calls after the first: the steady state of a function called repeatedly (a
+    With ``burst`` > 1 each function is called ``burst`` times back to back and the calls
+    after the first are kept: the steady state of a function called repeatedly (a
     training loop), its caches warm, still interleaved against the machine's drift.
     """
     times: dict[str, list[float]] = {k: [] for k in fns}
@@ -116,17 +135,17 @@ def interleaved_medians(fns: dict[str, Callable[[], object]], cfg: TimingConfig,
         for _ in range(cfg.warmup_calls):
             fn()
     items = list(fns.items())
-    rounds = 0
-    while rounds < cfg.max_repeats:
-        start = rounds % len(items)
-        for name, fn in items[start:] + items[:start]:
+    cycle = [items[k] for k in _each_after_each(len(items))]
+    while True:
+        for name, fn in cycle:
             for k in range(burst):
                 t0 = time.perf_counter()
                 fn()
                 if k or burst == 1:
                     times[name].append(time.perf_counter() - t0)
-        rounds += 1
-        if rounds >= cfg.min_repeats and min(sum(t) for t in times.values()) >= cfg.min_time:
+        done = min(len(t) for t in times.values())
+        if done >= cfg.max_repeats or (
+                done >= cfg.min_repeats and min(sum(t) for t in times.values()) >= cfg.min_time):
             break
     return {k: statistics.median(t) * 1e3 for k, t in times.items()}
 
