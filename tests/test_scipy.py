@@ -296,6 +296,20 @@ def test_logsumexp_of_minus_infinity_rows():
     np.testing.assert_array_equal(g, [[0.0, 0.0], [1.0, 0.0]])
 
 
+def test_softmax_of_rows_with_an_infinite_maximum_is_nan_without_a_warning():
+    # Undefined rows (all -inf, or an entry +inf) give NaN, as JAX and PyTorch do; NumPy's
+    # "invalid value" warning (an error under this suite) stays inside. A finite row of
+    # the same batch keeps its value and gradient.
+    x = np.array([[-np.inf, -np.inf, -np.inf], [1.0, np.inf, 0.0], [-np.inf, 0.0, 1.0]])
+    for f in (gnp.log_softmax, gnp.softmax, gs.log_softmax, gs.softmax):
+        out = f(x, axis=-1)
+        assert np.isnan(out[0]).all() and np.isnan(out[1, 1]), f.__name__
+        np.testing.assert_allclose(out[2], f(x[2], axis=-1), rtol=1e-15)
+    np.testing.assert_allclose(gnp.log_softmax(x, axis=-1)[2], sc.log_softmax(x[2]))
+    g = gk.grad(lambda z: gnp.log_softmax(z, axis=-1)[2, 2])(x)
+    np.testing.assert_allclose(g[2], np.eye(3)[2] - sc.softmax(x[2]), rtol=1e-15)
+
+
 # -- constant arguments ------------------------------------------------------------------------
 
 

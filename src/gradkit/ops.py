@@ -15,6 +15,7 @@ with the other modules (``sum_to``, ``_nb``, ``_shape``...) live in ``gradkit._r
 from __future__ import annotations
 
 import builtins
+import contextlib
 import itertools
 import math
 import warnings
@@ -506,13 +507,24 @@ def _kept(x, method: str, axis):
 
 
 def _shifted(x, axis):
-    """x minus its maximum along ``axis`` (0 where the maximum is infinite)."""
+    """x minus its maximum along ``axis`` (0 where the maximum is infinite), that maximum,
+    and whether every maximum is finite (False when not looked at)."""
     x = array_of(x)
     m = _kept(x, "max", axis)
     # (a lazy array's maximum is not looked at: the where costs nothing there)
-    if is_foreign(x) or not xp.isfinite(m).all():
-        m = xp.where(xp.isfinite(m), m, 0)
-    return x - m, m
+    if not is_foreign(x) and xp.isfinite(m).all():
+        return x - m, m, True
+    m = xp.where(xp.isfinite(m), m, 0)
+    return x - m, m, False
+
+
+_QUIET = contextlib.nullcontext()
+
+
+def _rows_of_nan(finite: bool):
+    """Where a row's maximum is infinite (all -inf, or an entry +inf), its softmax is
+    undefined: NaN, as in JAX and PyTorch, without NumPy's warning."""
+    return _QUIET if finite else xp.errstate(invalid="ignore")
 
 
 def _log_of_sum(e, axis):
@@ -524,19 +536,22 @@ def _log_of_sum(e, axis):
 
 
 def _softmax_fwd(x, axis):
-    e = xp.exp(_shifted(x, axis)[0])
-    return e / _kept(e, "sum", axis)
+    d, _, finite = _shifted(x, axis)
+    with _rows_of_nan(finite):
+        e = xp.exp(d)
+        return e / _kept(e, "sum", axis)
 
 
 def _logsumexp_fwd(x, axis, keepdims):
-    d, m = _shifted(x, axis)
+    d, m, _ = _shifted(x, axis)
     out = _log_of_sum(xp.exp(d), axis) + m
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 
 def _log_softmax_fwd(x, axis):
-    d, _ = _shifted(x, axis)
-    return d - _log_of_sum(xp.exp(d), axis)
+    d, _, finite = _shifted(x, axis)
+    with _rows_of_nan(finite):
+        return d - _log_of_sum(xp.exp(d), axis)
 
 
 _softmax = defprimitive(
