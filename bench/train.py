@@ -25,8 +25,9 @@ Every library runs on one thread. Cases:
     history and bookkeeping) and with a bare ``backward()`` loop ("gk-eager").
 
 Each cell is the median wall time in milliseconds. The columns are timed in
-interleaved rounds (one call of each per round), so that a slow spell on a shared
-machine hits them all alike. A library that cannot be imported shows "n/a", one whose
+interleaved cycles (each column's call right after every other column's equally often),
+so that a slow spell on a shared machine, or a peer that evicts the caches, hits them all
+alike. A library that cannot be imported shows "n/a", one whose
 call raises shows "error", one whose result disagrees with the hand-written NumPy shows
 "WRONG" (details are printed under the table).
 """
@@ -438,7 +439,7 @@ def print_environment(cfg: TimingConfig) -> None:
         IMPORT_ERRORS,
         torch,
         f"timing: time.perf_counter, {cfg.warmup_calls} warm-up calls each, then interleaved"
-        f" rounds until >= {cfg.min_time} s per column and >= {cfg.min_repeats} rounds;"
+        f" cycles until >= {cfg.min_time} s per column and >= {cfg.min_repeats} calls each;"
         f" cells are medians in ms\n",
     )
 
