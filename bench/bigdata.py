@@ -172,7 +172,7 @@ def _on(workers: int, cfg, ref: np.ndarray, mean, std, repeats: int) -> dict:
     from gradkit.recipes.shared.linear import objective
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
         X, s = bigdata.on_cluster(cfg, 0, client)
         dask.compute(X.sum(), s.sum())

@@ -3,6 +3,7 @@ chunked array against the analytic one, the fit against the in-memory reference,
 existing cluster by address, and the settings it refuses."""
 
 import logging
+import socket
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ SMALL = bigdata.Config(rows=3_000, features=4, chunk_rows=700, workers=2, proces
 @pytest.fixture(scope="module")
 def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None,
+                                  dashboard_address="127.0.0.1:0",
                                   silence_logs=logging.ERROR) as c:
         yield c
 
@@ -113,6 +114,26 @@ def test_an_existing_cluster_by_address_is_used_and_left_running(cluster, tmp_pa
     assert m["workers"] == 2 and m["goal_met"] and m["passes"] == m["evaluations"]
     with distributed.Client(cluster) as c:  # still up
         assert len(c.scheduler_info()["workers"]) == 2
+
+
+def test_the_recipes_own_cluster_starts_while_dask_s_default_port_is_taken():
+    # Another cluster, or a notebook's dashboard, on port 8787: the recipe's cluster takes a
+    # free port of this host instead (Dask's warning about it is an error in this suite).
+    holder = socket.socket()
+    try:
+        holder.bind(("0.0.0.0", 8787))
+        holder.listen()
+    except OSError:  # taken already: the condition under test holds anyway
+        pass
+    try:
+        cfg = bigdata.Config(rows=100, chunk_rows=50, workers=1, processes=False)
+        with bigdata.connect(cfg) as client:
+            assert client.submit(sum, [1, 2]).result() == 3
+            (http,) = {sock.getsockname()[:2] for sock in
+                       client.cluster.scheduler.http_server._sockets.values()}
+            assert http[0] == "127.0.0.1" and http[1] != 8787
+    finally:
+        holder.close()
 
 
 def test_an_unreachable_scheduler_is_one_clear_error(tmp_path):

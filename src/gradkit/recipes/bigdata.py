@@ -399,7 +399,7 @@ def _reference(cfg: Config, seed: int):
 @contextlib.contextmanager
 def connect(cfg: Config) -> Iterator:
     """A ``distributed.Client``: to ``cfg.scheduler``, or to a ``LocalCluster`` started
-    here (dashboard off, logs quiet) and closed on leaving.
+    here (its HTTP server on a free local port, logs quiet) and closed on leaving.
 
     Examples
     --------
@@ -419,8 +419,11 @@ def connect(cfg: Config) -> Iterator:
         with client:
             yield client
         return
+    # dashboard_address=None would still bind the scheduler's HTTP server to port 8787 on
+    # every interface, and fail (under -W error) where another cluster holds it: a free
+    # port of this host alone.
     with LocalCluster(n_workers=cfg.workers, threads_per_worker=cfg.threads_per_worker,
-                      processes=cfg.processes, dashboard_address=None,
+                      processes=cfg.processes, dashboard_address="127.0.0.1:0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
