@@ -41,6 +41,7 @@ from .backend import (
     generic,
     is_chunked,
     is_foreign,
+    library_of,
     maybe_any,
     namespace,
     ndarray,
@@ -898,7 +899,7 @@ def _getitem_fwd(x, idx):
         # Dask keeps such an index's axes in place where NumPy moves them to the front:
         # the same index would give a differently laid out result.
         raise GradkitError(f"getitem: index arrays (or integers) separated by other indices "
-                           f"on {type(x).__module__.split('.')[0]} arrays, which place the "
+                           f"on {library_of(x)} arrays, which place the "
                            f"indexed axes differently from NumPy; index in two steps")
     key = idx[0]
     if type(x) is not ndarray and standard_only(x) and builtins.all(k is not ... for k in key):
