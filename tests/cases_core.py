@@ -422,6 +422,17 @@ for _mode in ("constant", "edge", "reflect", "symmetric", "wrap"):
     _pad(_mode)
 
 
+@case("pad_constant_value")
+def _(draw):
+    """The fill value is an argument too: its gradient is the cotangent's sum over the
+    border (it was once silently zero)."""
+    shp = shape(draw, min_dims=1)
+    pad_width = draw(st.tuples(st.integers(0, 2), st.integers(1, 2)))
+    return Ex(lambda x, v: gnp.pad(x, pad_width, constant_values=v),
+              (reals(draw, shp), reals(draw, ())), f"pad({pad_width}, constant_values=v)",
+              lambda x, v: np.pad(x, pad_width, constant_values=v))
+
+
 @case("flip")
 def _(draw):
     shp = shape(draw)
@@ -446,7 +457,7 @@ def _(draw):
 def _triangle(name):
     @case(name)
     def _(draw):
-        shp = shape(draw, min_dims=2)
+        shp = shape(draw, min_dims=1)
         k = draw(st.integers(-3, 3))
         return Ex(lambda x: getattr(gnp, name)(x, k), (reals(draw, shp),), f"{name}(k={k})",
                   lambda x: getattr(np, name)(x, k))

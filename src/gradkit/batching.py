@@ -23,7 +23,7 @@ from typing import Any
 
 from . import graph, ops
 from .backend import array_of, xp
-from .errors import GradkitError, ShapeMismatchError
+from .errors import GradkitError, OpError, ShapeMismatchError
 from .graph import BATCHED, Tensor, _box, new_trace, plain, raw
 from .tree import tree_flatten, tree_unflatten
 
@@ -70,15 +70,27 @@ def apply_batched(prim, args, kw, trace: int):
     vals, batched = _split(args, trace)
     # This runs once per primitive under vmap: the elementwise rule is inlined and the box
     # built here (one Python call each saved, on the path of every vmap(grad(f))).
-    if rule is _elementwise:
-        out = prim(*_align(vals, batched), **kw)
-    elif rule in _WANT_TRACE:
-        out = rule(prim, vals, batched, kw, trace)
-    else:
-        out = rule(prim, vals, batched, kw)
+    try:
+        if rule is _elementwise:
+            out = prim(*_align(vals, batched), **kw)
+        elif rule in _WANT_TRACE:
+            out = rule(prim, vals, batched, kw, trace)
+        else:
+            out = rule(prim, vals, batched, kw)
+    except OpError as e:
+        raise _in_the_batch(e, vals, batched) from e
     if isinstance(out, tuple):
         return tuple(_box(o, trace, BATCHED, (), (), _EMPTY) for o in out)
     return _box(out, trace, BATCHED, (), (), _EMPTY)
+
+
+def _in_the_batch(e: OpError, vals, batched) -> OpError:
+    """``e`` saying that its shapes are the batch's (NumPy saw the whole batch at once)."""
+    note = "inside vmap"
+    if note in str(e):  # said by a vmap nested in this one
+        return e
+    return OpError(f"{e} ({note}, over a batch of {_size(vals, batched)}: the shapes and "
+                   f"axes shown are the batch's, its axis first)")
 
 
 def _split(args, trace: int) -> tuple[list, list]:
@@ -118,7 +130,10 @@ def apply_batched_constant(nd, args, kw):
             a = a._value
         peeled.append(a)
     vals, batched = _split(peeled, trace)
-    out, is_batched = rule(nd, vals, batched, kw)
+    try:
+        out, is_batched = rule(nd, vals, batched, kw)
+    except OpError as e:
+        raise _in_the_batch(e, vals, batched) from e
     return _box(out, trace, BATCHED, (), (), _EMPTY) if is_batched else out
 
 
@@ -232,13 +247,13 @@ def _reduction_constant(nd, vals, batched, kw):
     return _reduction(nd, vals, batched, kw), True
 
 
-def _along_axis(prim, vals, batched, kw):
-    """``prim(x, axis, ...)`` along one axis; ``axis=None`` on the flattened example."""
+def _along_axis(prim, vals, batched, kw, default=None):
+    """``prim(x, axis, ...)`` along one axis; ``axis=None`` on the flattened example.
+    ``default``: the axis when none is given (None for cumsum and argmax, -1 for argsort)."""
     x = vals[0]
-    axis, where = _axis_arg(vals, kw, 1)
-    n = _shape(x)[0]
+    axis, where = _axis_arg(vals, kw, 1, default)
     if axis is None:
-        flat = ops._reshape(x, (n, -1))
+        flat = _flattened(x)
         rest = vals[2:] if where == "pos" else vals[1:]
         # cumsum, argmax, argmin and argsort of a whole example answer for the flattened one
         return prim(flat, -1, *rest, **{k: v for k, v in kw.items() if k != "axis"})
@@ -252,6 +267,10 @@ def _along_axis_constant(nd, vals, batched, kw):
     return _along_axis(nd, vals, batched, kw), True
 
 
+def _along_last_axis_constant(nd, vals, batched, kw):
+    return _along_axis(nd, vals, batched, kw, -1), True
+
+
 def _per_example_meta(nd, vals, batched, kw):
     """``shape``, ``ndim``, ``size``, ``zeros_like``...: one example's, not batched."""
     stand_ins = [xp.empty(_shape(v)[1:], dtype=xp.result_type(plain(v))) if b else v
@@ -259,11 +278,21 @@ def _per_example_meta(nd, vals, batched, kw):
     return nd(*stand_ins, **kw), False
 
 
+def _flattened(x):
+    """Each example flattened: (batch, its size), spelled out (NumPy cannot infer a -1
+    next to an empty batch)."""
+    s = _shape(x)
+    return ops._reshape(x, (s[0], math.prod(s[1:])))
+
+
 def _reshape(prim, vals, batched, kw):
     x, shape = vals
     if type(shape) is not tuple:  # ops.reshape passes a tuple: nothing to convert
         shape = (shape,) if isinstance(shape, int | xp.integer) else tuple(shape)
-    return prim(x, (_shape(x)[0],) + shape)
+    s = _shape(x)
+    if s[0] == 0 and -1 in shape:  # NumPy cannot infer the -1 next to an empty batch
+        shape = xp.empty(s[1:], dtype=bool).reshape(shape).shape
+    return prim(x, (s[0],) + shape)
 
 
 def _transpose(prim, vals, batched, kw):
@@ -431,21 +460,12 @@ def _basic_before(index, advanced, nd: int) -> int:
     return count
 
 
-def _outer_batches(x, index):
-    """``x`` batched like the entries of ``index`` that an outer vmap batches, so that
-    ``prim(x, index)`` goes on to that vmap's rule."""
-    for i in index:
-        if type(i) is Tensor:
-            return batched_like(x, index)
-    return x
-
-
 def _getitem(prim, vals, batched, kw, trace):
     x, (index, advanced) = vals
     if _any_here(index, trace):
         n = _shape(x)[0]
         new_index, new_advanced, adv_nd = _batched_index(index, advanced, trace, n)
-        out = prim(_outer_batches(x, new_index), (new_index, new_advanced))
+        out = prim(ops.batched_by_index(x, new_index), (new_index, new_advanced))
         before = 0 if ops._front_moves(advanced) else _basic_before(index, advanced,
                                                                      _ndim(x) - 1)
         if before:  # NumPy put the advanced block first; one example has it later
@@ -453,7 +473,7 @@ def _getitem(prim, vals, batched, kw, trace):
                                tuple(range(1 + before, 1 + before + adv_nd)))
         return out
     index = (slice(None),) + index
-    out = prim(_outer_batches(x, index), (index, [k + 1 for k in advanced]))
+    out = prim(ops.batched_by_index(x, index), (index, [k + 1 for k in advanced]))
     if ops._front_moves(advanced):  # NumPy put the advanced axes first, then the batch
         out = ops.moveaxis(out, ops._adv_ndim(index[1:], advanced), 0)
     return out
@@ -462,19 +482,19 @@ def _getitem(prim, vals, batched, kw, trace):
 def _scatter_add(prim, vals, batched, kw, trace):
     g, (index, advanced), shape, nb = vals
     if _any_here(index, trace):
-        if nb:
-            raise GradkitError("vmap: a batched index under a batched Jacobian is not "
-                               "supported yet")
         n = _shape(g)[0]
         new_index, new_advanced, adv_nd = _batched_index(index, advanced, trace, n)
         before = 0 if ops._front_moves(advanced) else _basic_before(index, advanced,
                                                                      len(shape))
+        if nb:  # a Jacobian's basis axes lead, the batch is the first axis of the index
+            g = ops.moveaxis(g, 0, nb)
         if before:  # lay g out as the batch's getitem left it
-            g = ops.moveaxis(g, tuple(range(1 + before, 1 + before + adv_nd)),
-                             tuple(range(1, 1 + adv_nd)))
-        return prim(_outer_batches(g, new_index), (new_index, new_advanced),
-                    (n,) + tuple(shape), 0)
-    return prim(_outer_batches(g, index), (index, advanced), shape, nb + 1)
+            g = ops.moveaxis(g, tuple(range(nb + 1 + before, nb + 1 + before + adv_nd)),
+                             tuple(range(nb + 1, nb + 1 + adv_nd)))
+        out = prim(ops.batched_by_index(g, new_index), (new_index, new_advanced),
+                   (n,) + tuple(shape), nb)
+        return ops.moveaxis(out, nb, 0) if nb else out
+    return prim(ops.batched_by_index(g, index), (index, advanced), shape, nb + 1)
 
 
 def _concatenate(prim, vals, batched, kw):
@@ -495,8 +515,7 @@ def _axes_rule(prim, vals, batched, kw):
 def _roll(prim, vals, batched, kw):
     x, shift, axes = vals
     if axes is None:
-        n = _shape(x)[0]
-        return ops._reshape(prim(ops._reshape(x, (n, -1)), shift, -1), _shape(x))
+        return ops._reshape(prim(_flattened(x), shift, -1), _shape(x))
     return prim(x, shift, _negative_axes(axes, _ndim(x) - 1, "roll"))
 
 
@@ -517,9 +536,19 @@ def _diagonal(prim, vals, batched, kw):
 
 def _pad(prim, vals, batched, kw):
     x, pad_width, value = vals
-    if batched[2]:
-        raise GradkitError("vmap: pad with a batched constant value is not supported")
-    return prim(x, ((0, 0),) + tuple(tuple(p) for p in pad_width), value)
+    widths = tuple(tuple(p) for p in pad_width)
+    if not batched[2]:
+        return prim(x, ((0, 0),) + widths, value)
+    # One value per example: pad with zeros, then add each example's value on the border
+    n, dtype = _shape(value)[0], xp.result_type(plain(x))
+    if _ndim(value) != 1:
+        raise GradkitError("vmap: pad with batched constant_values takes one value per "
+                           f"example, got per-example shape {_shape(value)[1:]}")
+    example = _shape(x)[1:] if batched[0] else _shape(x)
+    border = xp.pad(xp.zeros(example, dtype), widths, constant_values=1)
+    padded = prim(x, ((0, 0),) + widths if batched[0] else widths, 0)
+    value = ops._reshape(ops.astype(value, dtype), (n,) + (1,) * len(example))
+    return ops.add(padded, ops.multiply(value, border))
 
 
 def _windows(prim, vals, batched, kw):
@@ -552,6 +581,58 @@ def _zeros_of_shape(prim, vals, batched, kw):
     """``prim(x, shape)`` making an array of ``shape`` (one example's) from ``x``."""
     x, shape = vals
     return prim(x, (_shape(x)[0],) + tuple(shape))
+
+
+def _stacked_constant(nd, vals, batched, kw):
+    """``linalg.matrix_rank``: NumPy's takes stacks of matrices, the batch one more axis."""
+    if any(batched[1:]):
+        raise GradkitError(f"vmap: {nd.__name__} with a batched tolerance is not supported")
+    return nd(*vals, **kw), True
+
+
+def _all_close(nd, vals, batched, kw):
+    """``allclose`` and ``array_equal``: one answer per example, from the elementwise test
+    over that example's axes (examples of different shapes are never equal)."""
+    a, b = _align(vals[:2], batched[:2])
+    sa, sb = (_shape(v)[k:] for v, k in zip(vals[:2], batched[:2]))
+    rest = dict(zip(("rtol", "atol", "equal_nan"), vals[2:])) | kw
+    n = _size(vals, batched)
+    if nd.__name__ == "array_equal":
+        if sa != sb:
+            return xp.zeros(n, bool), True
+        same = ops.equal(a, b)
+        if rest.get("equal_nan"):
+            same = ops.logical_or(same, ops.logical_and(ops.isnan(a), ops.isnan(b)))
+    else:
+        same = ops.isclose(a, b, **rest)
+    nd_ = len(xp.broadcast_shapes(sa, sb))
+    return ops.all(same, axis=tuple(range(1, 1 + nd_))) if nd_ else same, True
+
+
+def _searchsorted(nd, vals, batched, kw):
+    """``searchsorted(a, v, side, sorter)``: with ``a`` shared, NumPy's on the whole batch
+    of ``v``; with ``a`` batched, each query's count of the elements of its example's ``a``
+    before it (NaN sorts last, as in NumPy), one comparison per pair."""
+    from .counting import count_nonzero
+
+    args = dict(zip(("side", "sorter"), vals[2:])) | kw
+    a, v = vals[0], vals[1]
+    side, sorter = args.get("side", "left"), args.get("sorter")
+    if not batched[0] and not any(batched[2:]):
+        return nd(a, v, **args), True
+    n = _size(vals, batched)
+    a = a if batched[0] else _with_batch(a, n)
+    if sorter is not None:
+        a = ops.take_along_axis(a, sorter if any(batched[3:]) else _with_batch(sorter, n), -1)
+    vd = _ndim(v) - batched[1]
+    q = ops.expand_dims(v if batched[1] else ops.expand_dims(v, 0), -1)
+    rows = ops._reshape(a, (n,) + (1,) * vd + _shape(a)[1:])
+    if side == "right":
+        before = ops.logical_or(ops.less_equal(rows, q), ops.isnan(q))
+    else:
+        before = ops.logical_or(ops.less(rows, q), ops.logical_and(
+            ops.isnan(q), ops.logical_not(ops.isnan(rows))))
+    return count_nonzero(before, axis=-1), True
 
 
 def _solve(prim, vals, batched, kw):
@@ -717,10 +798,19 @@ def _install() -> None:
         getattr(ops, name).batch = _elementwise_constant
     for name in ("any", "all"):
         getattr(ops, name).batch = _reduction_constant
-    for name in ("argmax", "argmin", "argsort"):
+    for name in ("argmax", "argmin"):
         getattr(ops, name).batch = _along_axis_constant
+    ops.argsort.batch = _along_last_axis_constant
     for name in ("shape", "ndim", "size", "zeros_like", "ones_like"):
         getattr(ops, name).batch = _per_example_meta
+    from . import counting, shaping
+
+    shaping.empty_like.batch = _per_example_meta
+    counting.count_nonzero.batch = _reduction_constant
+    counting._searchsorted.batch = _searchsorted
+    ops.allclose.batch = _all_close
+    ops.array_equal.batch = _all_close
+    linalg.matrix_rank.batch = _stacked_constant
 
 
 # -- vmap -------------------------------------------------------------------------------
@@ -737,8 +827,12 @@ def _prefix(axes, tree, where: str) -> list:
         return [a for sub_a, sub_t in zip(axes, tree) for a in _prefix(sub_a, sub_t, where)]
     if isinstance(axes, dict) and isinstance(tree, dict) and set(axes) == set(tree):
         return [a for k in tree for a in _prefix(axes[k], tree[k], where)]
+    whose = "outputs'" if where == "out_axes" else "arguments'"
+    lengths = ""
+    if isinstance(axes, list | tuple) and isinstance(tree, list | tuple):
+        lengths = f" ({len(axes)} entries for {len(tree)} items)"
     raise ShapeMismatchError(f"vmap: {where} must be an int, None, or a prefix of the "
-                             f"arguments' structure, got {axes!r}")
+                             f"{whose} structure, got {axes!r}{lengths}")
 
 
 def _check_axes(axes, where: str) -> None:
@@ -793,20 +887,31 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0,
         raise GradkitError(f"vmap: expected a function, got {type(fun).__name__}")
     _check_axes(in_axes, "in_axes")
     _check_axes(out_axes, "out_axes")
+    if axis_size is not None and (not isinstance(axis_size, int | xp.integer) or
+                                  isinstance(axis_size, bool) or axis_size < 0):
+        raise GradkitError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}")
     name = getattr(fun, "__name__", "function")
 
-    def batched(*args):
+    def batched(*args, **kwargs):
         axes = _prefix(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args,
                        "in_axes")
-        leaves, tree = tree_flatten(args)
+        positional = len(axes)
+        if kwargs:  # as jax.vmap: keyword arguments are mapped over their axis 0
+            axes = axes + [0] * len(tree_flatten(kwargs)[0])
+        leaves, tree = tree_flatten((args, kwargs))
         sizes = set()
         moved = []
-        for leaf, ax in zip(leaves, axes):
+        for k, (leaf, ax) in enumerate(zip(leaves, axes)):
             if ax is None:
                 moved.append(None)
                 continue
             s = _shape(leaf)
             if not -len(s) <= ax < len(s):
+                if k >= positional:
+                    raise ShapeMismatchError(
+                        f"vmap of {name}: keyword arguments are mapped over their axis 0 "
+                        f"(as in jax.vmap), but one has shape {s}; pass it positionally, "
+                        f"with in_axes None for it")
                 raise ShapeMismatchError(f"vmap of {name}: in_axes {ax} is out of bounds for "
                                          f"an argument of shape {s}")
             sizes.add(s[ax])
@@ -832,19 +937,22 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0,
             else:
                 value = leaf if ax == 0 else ops.moveaxis(leaf, ax, 0)
             boxed.append(_batch_box(value, trace))
-        out = fun(*tree_unflatten(tree, boxed))
+        args, kwargs = tree_unflatten(tree, boxed)
+        out = fun(*args, **kwargs)
         outs, out_tree = tree_flatten(out)
         o_axes = [out_axes] * len(outs) if out_axes is None or isinstance(out_axes, int) \
             else _prefix(out_axes, out, "out_axes")
         result = []
-        for o, ax in zip(outs, o_axes):
+        for k, (o, ax) in enumerate(zip(outs, o_axes)):
             batched_out = type(o) is Tensor and o._trace == trace
             if type(o) is Tensor and o._trace > trace:
                 raise GradkitError(f"vmap of {name}: an output belongs to a transform "
                                    f"started inside the function and never finished")
             if ax is None:
                 if batched_out:
-                    raise GradkitError(f"vmap of {name}: out_axes None for an output that "
+                    which = f"output {k} (of {len(outs)}, flattened)" if len(outs) > 1 \
+                        else "an output"
+                    raise GradkitError(f"vmap of {name}: out_axes None for {which}, which "
                                        f"depends on the batch")
                 result.append(o)
                 continue

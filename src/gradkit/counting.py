@@ -33,7 +33,18 @@ __all__ = ["unique", "unique_values", "unique_counts", "unique_inverse", "unique
            "bincount", "histogram", "histogram_bin_edges", "searchsorted", "digitize",
            "flatnonzero", "argwhere", "count_nonzero", "isin", "lexsort"]
 
-searchsorted = nondifferentiable(xp.searchsorted, "searchsorted")
+_searchsorted = nondifferentiable(xp.searchsorted, "searchsorted")
+
+
+def searchsorted(a, v, side="left", sorter=None):
+    """Indices where the elements of ``v`` would go in the sorted ``a`` (as NumPy's;
+    inside ``vmap`` each example may have its own ``a`` and ``sorter``)."""
+    return _searchsorted(a, v, side, sorter)
+
+
+searchsorted.differentiable = False
+
+
 digitize = nondifferentiable(xp.digitize, "digitize")
 flatnonzero = nondifferentiable(xp.flatnonzero, "flatnonzero")
 argwhere = nondifferentiable(xp.argwhere, "argwhere")

@@ -243,7 +243,8 @@ class Tensor:
                     "numpy.array or a NumPy function) would drop its gradient; use "
                     "tensor.detach() (or tensor.numpy()) for the value, or gradkit.numpy "
                     "functions to keep the gradient")
-            self._refuse("numpy.asarray (or another NumPy conversion)")
+            self._refuse("numpy.asarray (or another NumPy conversion, or indexing a NumPy "
+                         "array with it: gradkit.numpy.take(array, index) batches)")
         value = xp.asarray(raw(self), dtype=dtype)
         return value.copy() if copy else value
 
@@ -744,6 +745,11 @@ def defprimitive(fwd, name: str | None = None, *vjps):
     return prim
 
 
+def _inexact(x: Tensor) -> bool:
+    """Whether ``x`` holds floating or complex values (which have derivatives)."""
+    return xp.dtype(dtype_of(plain(x))).kind in "fc"
+
+
 def _apply(prim, args, kw):
     if kw and prim.ufunc:
         raise GradkitError(
@@ -775,6 +781,11 @@ def _apply(prim, args, kw):
             if t == top:
                 if joint or (i < len(vjps) and vjps[i] is not None):
                     parents.append((i, a))
+                elif i >= len(vjps) and _inexact(a):  # None would mark it as meant
+                    raise GradkitError(
+                        f"{prim.__name__}: argument {i} has no derivative rule, and a traced "
+                        f"value there would silently get a zero gradient; pass "
+                        f"gradkit.stop_gradient(value) if none is wanted")
                 a = a._value
                 if type(a) is Tensor:
                     nested = True

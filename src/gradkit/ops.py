@@ -1034,7 +1034,8 @@ def _scatter_rule(g2, ans, g, idx, shape, nb):
     nb2 = _nb(g2, ans)
     index, advanced = idx
     shift = nb2 + nb
-    out = _getitem(g2, ((slice(None),) * shift + index, [k + shift for k in advanced]))
+    out = _getitem(batched_by_index(g2, index),
+                   ((slice(None),) * shift + index, [k + shift for k in advanced]))
     if nb2 + nb and _front_moves(advanced):
         k = _adv_ndim(index, advanced)
         out = moveaxis(out, tuple(range(k, k + nb2 + nb)), tuple(range(nb2 + nb)))
@@ -1044,27 +1045,35 @@ def _scatter_rule(g2, ans, g, idx, shape, nb):
 _scatter_add = defprimitive(_scatter_fwd, "scatter_add", _scatter_rule)
 
 
+def batched_by_index(a, index: tuple):
+    """``a``, batched like the entries of ``index`` that a vmap batches (per-example
+    indices), so that indexing ``a`` goes to that vmap's rule; ``a`` itself when none is."""
+    for i in index:
+        if type(i) is Tensor:
+            from .batching import batched_like  # it imports this module
+            return batched_like(a, index)
+    return a
+
+
 def getitem(a, index):
     """``a[index]`` with basic and advanced indexing (integer arrays, masks, slices)."""
     idx = _normalize_index(index)
-    for i in idx[0]:
-        if type(i) is Tensor:
-            from .batching import batched_like  # it imports this module
-            return _getitem(batched_like(a, idx[0]), idx)
-    return _getitem(a, idx)
+    return _getitem(batched_by_index(a, idx[0]), idx)
 
 
 def take(a, indices, axis=None, out=None, mode="raise"):
     """Take elements along an axis (of the flattened array when ``axis`` is None);
     ``mode`` "raise", "wrap" or "clip" as NumPy."""
     refuse_out("take", out)
-    indices = array_of(raw(indices))
+    indices = raw(indices)
+    if type(indices) is not Tensor:  # a batched index inside vmap stays batched
+        indices = array_of(indices)
     if mode != "raise":
         n = math.prod(_shape(a)) if axis is None else _shape(a)[int(axis)]
         if mode == "wrap":
             indices = indices % n
         elif mode == "clip":
-            indices = xp.clip(indices, 0, n - 1)
+            indices = minimum(maximum(indices, 0), n - 1)
         else:
             raise GradkitError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     if axis is None:
@@ -1230,12 +1239,32 @@ def _negate(shift):
 
 
 def roll(a, shift, axis=None):
+    if type(raw(shift)) is Tensor:  # one shift per example, inside vmap
+        return _roll_traced(a, raw(shift), axis)
     if axis is None:
         return reshape(_roll(ravel(a), shift, -1), _shape(a))
     axes = _neg_axes(axis, _ndim(a))
-    if isinstance(shift, int):
-        shift = (shift,) * len(axes)
-    return _roll(a, tuple(shift), axes)
+    if xp.ndim(shift) == 0:  # an int, NumPy's too: the same shift along every axis
+        return _roll(a, (int(shift),) * len(axes), axes)
+    return _roll(a, tuple(int(s) for s in shift), axes)
+
+
+def _roll_traced(a, shift, axis):
+    """``roll`` by a shift known only as a traced value: a gather of the rolled indices,
+    one shift per axis (a single shift for all of them, as NumPy broadcasts it)."""
+    if axis is None:
+        return reshape(_roll_traced(ravel(a), shift, 0), _shape(a))
+    axes = _neg_axes(axis, _ndim(a))
+    k = _shape(shift)
+    if len(k) > 1 or (k and k[0] != len(axes)):
+        raise GradkitError(f"roll: shift of shape {k} for {len(axes)} axes; give one shift "
+                           f"or one per axis")
+    out = a
+    for j, ax in enumerate(axes):
+        n = _shape(a)[ax]
+        s = getitem(shift, j) if k else shift
+        out = take(out, (xp.arange(n) - s) % builtins.max(n, 1), axis=ax)
+    return out
 
 
 def _pad_constant_rule(g, ans, x, pad_width, value):
@@ -1245,6 +1274,11 @@ def _pad_constant_rule(g, ans, x, pad_width, value):
 
 
 def _pad_constant_fwd(x, pad_width, value):
+    if type(value) is not ndarray and is_chunked(value):
+        # Dask would compute a lazy fill value inside its pad: add it on the border instead
+        padded = _pad_constant_fwd(x, pad_width, 0)
+        border = xp.pad(xp.zeros(_shape(x), padded.dtype), pad_width, constant_values=1)
+        return padded + (value * border).astype(padded.dtype)
     if type(x) is not ndarray and is_chunked(x) and math.prod(x.shape) == 0:
         # Dask cannot pad an empty array: all of it is the value (NumPy's empty stand-in
         # gives the shape, free)
@@ -1253,7 +1287,15 @@ def _pad_constant_fwd(x, pad_width, value):
     return xp.pad(x, pad_width, mode="constant", constant_values=value)
 
 
-_pad_constant = defprimitive(_pad_constant_fwd, "pad", _pad_constant_rule)
+def _pad_value_rule(g, ans, x, pad_width, value):
+    """The fill value's cotangent: the sum of ``g`` over the border (all of it, less the
+    part over ``x``)."""
+    axes = tuple(range(-len(pad_width), 0))
+    return sum(g, axis=axes) - sum(_pad_constant_rule(g, ans, x, pad_width, value), axis=axes)
+
+
+_pad_constant = defprimitive(_pad_constant_fwd, "pad", _pad_constant_rule, None,
+                             _pad_value_rule)
 
 
 def pad(array, pad_width, mode="constant", constant_values=0):
@@ -1262,6 +1304,9 @@ def pad(array, pad_width, mode="constant", constant_values=0):
     widths = tuple(tuple(int(w) for w in p) for p in
                    xp.broadcast_to(array_of(pad_width), (len(shape), 2)))
     if mode == "constant":
+        if type(constant_values) is Tensor and _ndim(constant_values):
+            raise GradkitError(f"pad: a traced constant_values must be one value, got shape "
+                               f"{_shape(constant_values)}; pad with each value separately")
         return _pad_constant(array, widths, constant_values)
     out = array
     for ax, (w, n) in enumerate(zip(widths, shape)):
@@ -1276,14 +1321,21 @@ _triu = defprimitive(lambda m, k: xp.triu(m, k), "triu", lambda g, ans, m, k: _t
 _tril = defprimitive(lambda m, k: xp.tril(m, k), "tril", lambda g, ans, m, k: _tril(g, k))
 
 
+def _as_matrices(m):
+    """NumPy's triu and tril take a vector as the rows of a square matrix: broadcasting it
+    first gives the primitive a matrix, and the gradient the vector's shape back."""
+    s = _shape(m)
+    return broadcast_to(m, s + s) if len(s) == 1 else m
+
+
 def triu(m, k=0):
     """Upper triangle of the last two axes (elements below the k-th diagonal zeroed)."""
-    return _triu(m, int(k))
+    return _triu(_as_matrices(m), int(k))
 
 
 def tril(m, k=0):
     """Lower triangle of the last two axes (elements above the k-th diagonal zeroed)."""
-    return _tril(m, int(k))
+    return _tril(_as_matrices(m), int(k))
 
 
 def _diagonal_fwd(x, offset, axis1, axis2):

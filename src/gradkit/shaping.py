@@ -668,7 +668,7 @@ def full(shape, fill_value, dtype=None, order="C", *, device=None, like=None):
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
     """An array like ``a`` filled with ``fill_value`` (as ``numpy.full_like``);
     differentiable in the fill value, not in ``a`` (only its shape and dtype are read)."""
-    if not holds_tensor(fill_value):
+    if not holds_tensor(fill_value) and type(raw(a)) is not Tensor:  # else batched: full
         if is_foreign(raw(a)):  # Dask and CuPy take the standard's arguments only
             return namespace(raw(a)).full_like(raw(a), fill_value, dtype=dtype)
         return xp.full_like(raw(a), fill_value, dtype=dtype, order=order, subok=subok,
