@@ -14,6 +14,8 @@ axes they reduce over from the end.
 
 from __future__ import annotations
 
+import operator
+
 from .backend import broadcast_like, dtype_of, is_foreign, xp
 from .errors import GradkitError
 from .graph import Tensor, plain
@@ -40,8 +42,53 @@ def _dtype(x):
     return x.dtype if type(x) is xp.ndarray else dtype_of(x)
 
 
-def _neg_axes(axis, ndim: int) -> tuple:
-    """Axes as a tuple of negative numbers, immune to leading batch axes."""
+def _out_of_bounds(axis: int, ndim: int, call: str | None) -> GradkitError:
+    where = f"{call}: " if call else ""
+    return GradkitError(f"{where}axis {axis} is out of bounds for an array of dimension {ndim}")
+
+
+def _axis_index(axis, ndim: int, call: str | None = None) -> int:
+    """``axis`` as a non-negative index among ``ndim`` axes (NumPy's negative axes count
+    from the end); out of range, a GradkitError naming ``call``, never a wrap modulo
+    ``ndim``."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, cheaply
+        return axis + ndim if axis < 0 else axis
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        where = f"{call}: " if call else ""
+        raise GradkitError(f"{where}axis must be an integer, got {axis!r}") from None
+    if -ndim <= a < ndim:
+        return a + ndim if a < 0 else a
+    raise _out_of_bounds(a, ndim, call)
+
+
+def _axis_indices(axes, ndim: int, call: str | None = None, unique: bool = True) -> tuple:
+    """Several axes (one int, or a sequence) as non-negative indices, as
+    :func:`_axis_index`; an axis given twice is a GradkitError too unless ``unique`` is
+    false."""
+    if type(axes) is int or isinstance(axes, xp.integer):
+        axes = (axes,)
+    out = []
+    for a in axes:
+        if type(a) is int and -ndim <= a < ndim:
+            out.append(a + ndim if a < 0 else a)
+        else:
+            out.append(_axis_index(a, ndim, call))
+    if unique and len(out) > 1 and len(set(out)) != len(out):
+        seen = set()
+        for a, i in zip(axes, out):
+            if i in seen:
+                where = f"{call}: " if call else ""
+                raise GradkitError(f"{where}repeated axis {int(a)} in {tuple(axes)}")
+            seen.add(i)
+    return tuple(out)
+
+
+def _neg_axes(axis, ndim: int, call: str | None = None) -> tuple:
+    """Axes as a tuple of negative numbers, immune to leading batch axes (all ``ndim`` of
+    them when ``axis`` is None); an out-of-range axis raises a GradkitError naming
+    ``call``."""
     if axis is None:
         return tuple(range(-ndim, 0))
     if isinstance(axis, int | xp.integer):
@@ -50,7 +97,7 @@ def _neg_axes(axis, ndim: int) -> tuple:
     for a in axis:
         a = int(a)
         if not -ndim <= a < ndim:
-            raise GradkitError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+            raise _out_of_bounds(a, ndim, call)
         out.append(a % ndim - ndim)
     return tuple(out)
 

@@ -121,8 +121,10 @@ def apply_batched_constant(nd, args, kw):
     """A function without derivative (a comparison, ``argmax``...) on batched values."""
     rule = getattr(nd, "batch", None)
     if rule is None:
-        raise GradkitError(f"vmap: {nd.__name__} has no batching rule yet; compute it "
-                           f"outside vmap, or with other gradkit.numpy functions")
+        if not getattr(nd, "ufunc", False):  # a NumPy ufunc is elementwise: mapped as it is
+            raise GradkitError(f"vmap: {nd.__name__} has no batching rule yet; compute it "
+                               f"outside vmap, or with other gradkit.numpy functions")
+        rule = _elementwise_constant
     trace = _top_batch(args)
     peeled = []
     for a in args:
@@ -298,8 +300,9 @@ def _reshape(prim, vals, batched, kw):
 def _transpose(prim, vals, batched, kw):
     x, axes = vals
     nd = _ndim(x) - 1
-    axes = tuple(reversed(range(nd))) if axes is None else tuple(int(a) % nd for a in axes)
-    return prim(x, (0,) + tuple(a + 1 for a in axes))
+    if axes is None:
+        return prim(x, (0,) + tuple(range(nd, 0, -1)))
+    return prim(x, (0,) + tuple(a + nd + 1 for a in _negative_axes(axes, nd, "transpose")))
 
 
 def _broadcast_to(prim, vals, batched, kw):
@@ -583,6 +586,15 @@ def _zeros_of_shape(prim, vals, batched, kw):
     return prim(x, (_shape(x)[0],) + tuple(shape))
 
 
+def _value_shaped(nd, vals, batched, kw):
+    """``nonzero`` and the functions built on it: one result per example, of a length
+    that depends on its values."""
+    raise GradkitError(f"vmap: {nd.__name__} (and where(condition) alone, extract, "
+                       f"compress) gives results whose shape depends on the values, which "
+                       f"no batch can hold; use gradkit.numpy.where(condition, x, y) to keep "
+                       f"the shape")
+
+
 def _stacked_constant(nd, vals, batched, kw):
     """``linalg.matrix_rank``: NumPy's takes stacks of matrices, the batch one more axis."""
     if any(batched[1:]):
@@ -808,6 +820,8 @@ def _install() -> None:
     shaping.empty_like.batch = _per_example_meta
     counting.count_nonzero.batch = _reduction_constant
     counting._searchsorted.batch = _searchsorted
+    for nd in (ops.nonzero, counting.flatnonzero, counting.argwhere):
+        nd.batch = _value_shaped
     ops.allclose.batch = _all_close
     ops.array_equal.batch = _all_close
     linalg.matrix_rank.batch = _stacked_constant

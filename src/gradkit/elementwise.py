@@ -17,6 +17,7 @@ from .backend import array_of, is_chunked, maybe_any, xp, zeros_like_library
 from .errors import GradkitError
 from .graph import Tensor, defprimitive, plain, raw
 from .ops import (
+    _difference,
     astype,
     cos,
     divide,
@@ -201,8 +202,8 @@ _float_power = defprimitive(xp.float_power, "float_power", *power.vjps)
 _LN2 = math.log(2.0)
 _logaddexp2 = defprimitive(
     xp.logaddexp2, "logaddexp2",
-    lambda g, ans, x, y: _ub(g * sigmoid((x - y) * _LN2), g, ans, x),
-    lambda g, ans, x, y: _ub(g * sigmoid((y - x) * _LN2), g, ans, y))
+    lambda g, ans, x, y: _ub(g * sigmoid(_difference(x, y) * _LN2), g, ans, x),
+    lambda g, ans, x, y: _ub(g * sigmoid(_difference(y, x) * _LN2), g, ans, y))
 logaddexp2 = _ufunc(_logaddexp2, 2, """``log2(2**x1 + 2**x2)`` without overflow.
 
 Examples

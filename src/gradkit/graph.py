@@ -924,6 +924,7 @@ def nondifferentiable(fwd, name: str | None = None):
     nd.__qualname__ = name
     nd.__doc__ = _doc(fwd, name, "Non-differentiable (no gradient flows through it)")
     nd.differentiable = False
+    nd.ufunc = isinstance(fwd, xp.ufunc)  # elementwise: vmap maps it without a rule
     return nd
 
 

@@ -22,7 +22,18 @@ import builtins
 import math
 from typing import NamedTuple
 
-from ._rules import _dtype, _expand, _mT, _nb, _ndim, _neg_axes, _shape, sum_to
+from ._rules import (
+    _axis_index,
+    _axis_indices,
+    _dtype,
+    _expand,
+    _mT,
+    _nb,
+    _ndim,
+    _neg_axes,
+    _shape,
+    sum_to,
+)
 from .arguments import refuse_out
 from .backend import along_axis, array_of, is_chunked, ndarray, xp
 from .errors import GradkitError
@@ -1038,8 +1049,8 @@ def tensorsolve(a, b, axes=None):
     """
     nd = _ndim(a)
     if axes is not None:
-        order = [k for k in range(nd) if k not in [ax % nd for ax in axes]]
-        order += [ax % nd for ax in axes]
+        axes = _axis_indices(axes, nd, "linalg.tensorsolve")
+        order = [k for k in range(nd) if k not in axes] + list(axes)
         a = transpose(a, order)
     bshape = _shape(b)
     xshape = _shape(a)[-(nd - len(bshape)):] if nd > len(bshape) else ()
@@ -1114,7 +1125,7 @@ _unit = defprimitive(_unit_fwd, "linalg.norm", _unit_rule)
 
 def _matrix_norm(x, ord, row, col, keepdims):
     if ord in (None, "fro", "f"):
-        return _norm2(x, _neg_axes((row, col), _ndim(x)), keepdims)
+        return _norm2(x, _neg_axes((row, col), _ndim(x), "linalg.norm"), keepdims)
     nd = _ndim(x)
     if ord in (2, -2, "nuc"):
         s = svdvals(moveaxis(x, (row, col), (-2, -1)))
@@ -1142,7 +1153,7 @@ def _matrix_norm(x, ord, row, col, keepdims):
 
 def _vector_norm(x, ord, ax, keepdims):
     if ord is None or ord == 2:
-        return _norm2(x, _neg_axes(ax, _ndim(x)), keepdims)
+        return _norm2(x, _neg_axes(ax, _ndim(x), "linalg.norm"), keepdims)
     if isinstance(ord, str):
         raise GradkitError(f"linalg.norm: invalid norm order {ord!r} for vectors")
     if ord == xp.inf:
@@ -1178,6 +1189,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
         axis = tuple(range(nd))
     elif not isinstance(axis, tuple):
         axis = (int(axis),)
+    _axis_indices(axis, nd, "linalg.norm", unique=False)  # duplicates: the message below
     if len(axis) == 1:
         return _vector_norm(x, ord, axis[0], keepdims)
     if len(axis) == 2:
@@ -1205,13 +1217,13 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     if axis is None:
         y, ax = reshape(x, (-1,)), 0
     elif isinstance(axis, tuple):
-        axes = tuple(a % nd for a in axis)
+        axes = _axis_indices(axis, nd, "linalg.vector_norm")
         rest = tuple(i for i in range(nd) if i not in axes)
         y = reshape(transpose(x, axes + rest),
                     (math.prod(shp[i] for i in axes),) + tuple(shp[i] for i in rest))
         ax = 0
     else:
-        y, ax = x, axis
+        y, ax = x, _axis_index(axis, nd, "linalg.vector_norm")
     out = norm(y, ord=ord, axis=ax)
     if keepdims:
         axes = range(nd) if axis is None else (axis if isinstance(axis, tuple) else (axis,))

@@ -21,6 +21,8 @@ import math
 import warnings
 
 from ._rules import (
+    _axis_index,
+    _axis_indices,
     _dtype,
     _expand,
     _expand_value,
@@ -179,11 +181,35 @@ minimum = defprimitive(xp.minimum, "minimum",
 arctan2 = defprimitive(xp.arctan2, "arctan2",
                        lambda g, ans, y, x: _ub(g * x / (x * x + y * y), g, ans, y),
                        lambda g, ans, y, x: _ub(-g * y / (x * x + y * y), g, ans, x))
-hypot = defprimitive(xp.hypot, "hypot", lambda g, ans, x, y: _ub(g * x / ans, g, ans, x),
-                     lambda g, ans, x, y: _ub(g * y / ans, g, ans, y))
+def _hypot_share(x, y, ans):
+    """``x / hypot(x, y)``, also where it is 0/0 or inf/inf: 0 at the origin (a
+    subgradient, as the norm's), the sign of an infinite ``x`` (over sqrt(2) when ``y`` is
+    infinite too)."""
+    at_origin = ans == 0
+    share = x / _where(at_origin, 1.0, ans)
+    if maybe_any(plain(at_origin)):
+        share = _where(at_origin, 0.0, share)
+    inf_x = isinf(x)
+    if maybe_any(plain(inf_x)):
+        share = _where(inf_x, sign(x) / _where(isinf(y), math.sqrt(2.0), 1.0), share)
+    return share
+
+
+def _difference(x, y):
+    """``x - y``, and 0 where both are the same infinity (logaddexp's tie: each side gets
+    half, as at a finite tie, instead of NaN)."""
+    same_inf = isinf(x) & (x == y)
+    if maybe_any(plain(same_inf)):
+        return _where(same_inf, 0.0, x - y)
+    return x - y
+
+
+hypot = defprimitive(xp.hypot, "hypot",
+                     lambda g, ans, x, y: _ub(g * _hypot_share(x, y, ans), g, ans, x),
+                     lambda g, ans, x, y: _ub(g * _hypot_share(y, x, ans), g, ans, y))
 logaddexp = defprimitive(xp.logaddexp, "logaddexp",
-                         lambda g, ans, x, y: _ub(g * sigmoid(x - y), g, ans, x),
-                         lambda g, ans, x, y: _ub(g * sigmoid(y - x), g, ans, y))
+                         lambda g, ans, x, y: _ub(g * sigmoid(_difference(x, y)), g, ans, x),
+                         lambda g, ans, x, y: _ub(g * sigmoid(_difference(y, x)), g, ans, y))
 
 
 def _where_fwd(condition, x, y):
@@ -428,6 +454,10 @@ def _extremum(prim, pair, name):
         if initial is _NO:
             raise GradkitError(f"{name}: where= needs initial= (the reduction has no "
                                f"identity)")
+        if 0 in _shape(a):  # nothing to reduce over (or nothing at all): initial, as NumPy
+            shape = xp.empty(_shape(a), bool).sum(axis=axis, keepdims=keepdims).shape
+            value = initial if type(initial) is Tensor else array_of(initial)
+            return broadcast_to(astype(value, _dtype(a)), shape)
         return pair(prim(_masked(a, where, initial), axis=axis, keepdims=keepdims), initial)
 
     extremum.__name__ = extremum.__qualname__ = name
@@ -591,12 +621,12 @@ def softmax(x, axis=-1):
     >>> gnp.softmax(gnp.array([0.0, 0.0]))
     array([0.5, 0.5])
     """
-    return _softmax(x, _neg_axes(axis, _ndim(x)))
+    return _softmax(x, _neg_axes(axis, _ndim(x), "softmax"))
 
 
 def log_softmax(x, axis=-1):
     """Logarithm of the softmax along ``axis``, computed stably."""
-    return _log_softmax(x, _neg_axes(axis, _ndim(x)))
+    return _log_softmax(x, _neg_axes(axis, _ndim(x), "log_softmax"))
 
 
 def logsumexp(a, axis=None, keepdims=False):
@@ -608,7 +638,7 @@ def logsumexp(a, axis=None, keepdims=False):
     >>> float(gnp.logsumexp(gnp.array([1e308, 1e308])))
     1e+308
     """
-    return _logsumexp(a, _neg_axes(axis, _ndim(a)), keepdims)
+    return _logsumexp(a, _neg_axes(axis, _ndim(a), "logsumexp"), keepdims)
 
 
 # -- shape --------------------------------------------------------------------------------
@@ -662,28 +692,36 @@ _transpose = defprimitive(lambda x, axes: xp.transpose(x, axes), "transpose", _t
 def transpose(a, axes=None):
     """Permute the axes (reverse them when ``axes`` is None)."""
     n = _ndim(a)
-    axes = tuple(range(n))[::-1] if axes is None else tuple(int(i) % n for i in axes)
+    axes = tuple(range(n))[::-1] if axes is None else _axis_indices(axes, n, "transpose")
     if axes == tuple(range(n)):
         return a
-    return _transpose(a, axes)
+    return _transpose(a, axes)  # too few or too many axes: NumPy's error
+
+
+def _permute(a, axes: tuple):
+    """``transpose`` by a permutation of all the axes, already checked."""
+    return a if axes == tuple(range(len(axes))) else _transpose(a, axes)
 
 
 def swapaxes(a, axis1, axis2):
     n = _ndim(a)
     axes = list(range(n))
-    i, j = int(axis1) % n, int(axis2) % n
+    i, j = _axis_index(axis1, n, "swapaxes"), _axis_index(axis2, n, "swapaxes")
     axes[i], axes[j] = axes[j], axes[i]
-    return transpose(a, axes)
+    return _permute(a, tuple(axes))
 
 
 def moveaxis(a, source, destination):
     n = _ndim(a)
-    src = [s % n for s in ((source,) if isinstance(source, int) else source)]
-    dst = [d % n for d in ((destination,) if isinstance(destination, int) else destination)]
+    src = _axis_indices(source, n, "moveaxis (source)")
+    dst = _axis_indices(destination, n, "moveaxis (destination)")
+    if len(src) != len(dst):
+        raise GradkitError(f"moveaxis: source {source} and destination {destination} must "
+                           f"have the same number of elements")
     order = [i for i in range(n) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return transpose(a, order)
+    return _permute(a, tuple(order))
 
 
 def _broadcast_to_rule(g, ans, x, shape):
@@ -713,9 +751,8 @@ def broadcast_to(array, shape, subok=False):
 
 def expand_dims(a, axis):
     shape = list(_shape(a))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    n = len(shape) + len(axes)
-    for ax in sorted(x % n for x in axes):
+    axes = (axis,) if isinstance(axis, int | xp.integer) else tuple(axis)
+    for ax in sorted(_axis_indices(axes, len(shape) + len(axes), "expand_dims")):
         shape.insert(ax, 1)
     return reshape(a, tuple(shape))
 
@@ -725,7 +762,7 @@ def squeeze(a, axis=None):
     if axis is None:
         keep = tuple(s for s in shape if s != 1)
     else:
-        axes = {x % len(shape) for x in ((axis,) if isinstance(axis, int) else axis)}
+        axes = set(_axis_indices(axis, len(shape), "squeeze"))
         for ax in axes:
             if shape[ax] != 1:
                 raise GradkitError(f"squeeze: axis {ax} of shape {shape} does not have size 1")
@@ -1068,8 +1105,10 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     indices = raw(indices)
     if type(indices) is not Tensor:  # a batched index inside vmap stays batched
         indices = array_of(indices)
+    if axis is not None:
+        axis = _axis_index(axis, _ndim(a), "take")
     if mode != "raise":
-        n = math.prod(_shape(a)) if axis is None else _shape(a)[int(axis)]
+        n = math.prod(_shape(a)) if axis is None else _shape(a)[axis]
         if mode == "wrap":
             indices = indices % n
         elif mode == "clip":
@@ -1078,7 +1117,6 @@ def take(a, indices, axis=None, out=None, mode="raise"):
             raise GradkitError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     if axis is None:
         return getitem(ravel(a), indices)
-    axis = int(axis) % _ndim(a)
     return getitem(a, (slice(None),) * axis + (indices,))
 
 
@@ -1091,7 +1129,7 @@ def take_along_axis(arr, indices, axis):
         return getitem(ravel(arr), indices)
     shape = _shape(arr)
     n = len(shape)
-    axis = int(axis) % n
+    axis = _axis_index(axis, n, "take_along_axis")
     index = []
     for d in range(n):
         if d == axis:
@@ -1108,12 +1146,14 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
         raise GradkitError("sort: order= sorts structured arrays, which have no gradient")
     if axis is None:
         a, axis = ravel(a), -1
+    _axis_index(axis, _ndim(a), "sort")  # NumPy's AxisError would name no call
     return take_along_axis(a, along_axis(xp.argsort, raw(a), axis, kind="stable"), axis)
 
 
 def repeat(a, repeats, axis=None):
     if axis is None:
         a, axis = ravel(a), 0
+    axis = _axis_index(axis, _ndim(a), "repeat")
     n = _shape(a)[axis]
     return take(a, xp.repeat(xp.arange(n), raw(repeats)), axis=axis)
 
@@ -1133,9 +1173,13 @@ def tile(A, reps):  # noqa: N803 - NumPy's name
 
 
 def split(ary, indices_or_sections, axis=0):
+    axis = _axis_index(axis, _ndim(ary), "split")
     n = _shape(ary)[axis]
-    pieces = xp.split(xp.arange(n), indices_or_sections)
-    axis = axis % _ndim(ary)
+    try:
+        pieces = xp.split(xp.arange(n), indices_or_sections)
+    except ValueError as e:  # an uneven division
+        raise GradkitError(f"split: {e} (axis {axis} of size {n} into "
+                           f"{indices_or_sections!r})") from None
     lead = (slice(None),) * axis
     return [getitem(ary, lead + (slice(int(p[0]), int(p[-1]) + 1),)) if len(p)
             else getitem(ary, lead + (slice(0, 0),)) for p in pieces]
@@ -1193,8 +1237,8 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
         raise GradkitError("stack: need at least one array")
     if dtype is not None or casting != "same_kind":
         arrays = _cast_for_join("stack", arrays, dtype, casting)
-    n = _ndim(arrays[0]) + 1
-    return concatenate([expand_dims(a, axis % n) for a in arrays], axis=axis % n)
+    axis = _axis_index(axis, _ndim(arrays[0]) + 1, "stack")
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
 
 
 def hstack(tup, *, dtype=None, casting="same_kind"):
@@ -1223,7 +1267,7 @@ _flip = defprimitive(_flip_fwd, "flip", lambda g, ans, x, axes: _flip(g, axes))
 
 
 def flip(m, axis=None):
-    return _flip(m, _neg_axes(axis, _ndim(m)))
+    return _flip(m, _neg_axes(axis, _ndim(m), "flip"))
 
 
 def _roll_fwd(x, shift, axes):
@@ -1243,7 +1287,7 @@ def roll(a, shift, axis=None):
         return _roll_traced(a, raw(shift), axis)
     if axis is None:
         return reshape(_roll(ravel(a), shift, -1), _shape(a))
-    axes = _neg_axes(axis, _ndim(a))
+    axes = _neg_axes(axis, _ndim(a), "roll")
     if xp.ndim(shift) == 0:  # an int, NumPy's too: the same shift along every axis
         return _roll(a, (int(shift),) * len(axes), axes)
     return _roll(a, tuple(int(s) for s in shift), axes)
@@ -1254,7 +1298,7 @@ def _roll_traced(a, shift, axis):
     one shift per axis (a single shift for all of them, as NumPy broadcasts it)."""
     if axis is None:
         return reshape(_roll_traced(ravel(a), shift, 0), _shape(a))
-    axes = _neg_axes(axis, _ndim(a))
+    axes = _neg_axes(axis, _ndim(a), "roll")
     k = _shape(shift)
     if len(k) > 1 or (k and k[0] != len(axes)):
         raise GradkitError(f"roll: shift of shape {k} for {len(axes)} axes; give one shift "
@@ -1301,8 +1345,13 @@ _pad_constant = defprimitive(_pad_constant_fwd, "pad", _pad_constant_rule, None,
 def pad(array, pad_width, mode="constant", constant_values=0):
     """Pad an array (modes constant, edge, reflect, symmetric and wrap)."""
     shape = _shape(array)
-    widths = tuple(tuple(int(w) for w in p) for p in
-                   xp.broadcast_to(array_of(pad_width), (len(shape), 2)))
+    try:
+        widths = tuple(tuple(int(w) for w in p) for p in
+                       xp.broadcast_to(array_of(pad_width), (len(shape), 2)))
+    except ValueError:
+        raise GradkitError(f"pad: pad_width {pad_width!r} does not fit an array of "
+                           f"{len(shape)} axes (one (before, after) pair per axis, or one "
+                           f"for all)") from None
     if mode == "constant":
         if type(constant_values) is Tensor and _ndim(constant_values):
             raise GradkitError(f"pad: a traced constant_values must be one value, got shape "
@@ -1490,8 +1539,11 @@ def tensordot(a, b, axes=2):
         ax_a, ax_b = axes
         ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
         ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
-    ax_a = [i % na for i in ax_a]
-    ax_b = [i % nb for i in ax_b]
+    if len(ax_a) != len(ax_b):
+        raise GradkitError(f"tensordot: shape-mismatch for sum: {len(ax_a)} axes of a, "
+                           f"{len(ax_b)} of b")
+    ax_a = list(_axis_indices(ax_a, na, "tensordot (axes of a)"))
+    ax_b = list(_axis_indices(ax_b, nb, "tensordot (axes of b)"))
     sa, sb = _shape(a), _shape(b)
     for i, j in zip(ax_a, ax_b):
         if sa[i] != sb[j]:
@@ -1770,7 +1822,7 @@ def sliding_window_view(x, window_shape, axis=None):
     if axis is None:
         axis = tuple(range(nd - len(window_shape), nd)) if len(window_shape) != nd \
             else tuple(range(nd))
-    axes = _neg_axes(axis, nd)
+    axes = _neg_axes(axis, nd, "sliding_window_view")
     if len(axes) != len(window_shape):
         raise GradkitError(f"sliding_window_view: {len(window_shape)} window sizes for "
                            f"{len(axes)} axes")

@@ -12,7 +12,7 @@ import builtins
 import math
 import operator
 
-from ._rules import _dtype, _ndim, _shape
+from ._rules import _axis_index, _dtype, _ndim, _shape
 from .arguments import as_array, holds_tensor
 from .backend import array_of, is_chunked, maybe_any, namespace, xp
 from .backend import xp as _XP
@@ -35,11 +35,13 @@ from .ops import (
     logical_and,
     matmul,
     moveaxis,
+    not_equal,
     pad,
     ravel,
     reshape,
     sliding_window_view,
     stack,
+    subtract,
     sum,
     where,
 )
@@ -73,11 +75,7 @@ def _traced(*objs) -> bool:
 
 
 def _axis(axis, ndim: int, name: str) -> int:
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise GradkitError(f"{name}: axis {axis} is out of bounds for an array of "
-                           f"dimension {ndim}")
-    return axis % ndim
+    return _axis_index(axis, ndim, name)
 
 
 def _along(nd: int, axis: int, index) -> tuple:
@@ -130,11 +128,10 @@ def diff(a, n=1, axis=-1, prepend=_NOVALUE, append=_NOVALUE):
             parts.append(extra)
     if len(parts) > 1:
         a = concatenate(parts, axis=axis)
-    if _dtype(a).kind == "b":
-        return xp.diff(raw(a), n, axis)
     hi, lo = _along(nd, axis, slice(1, None)), _along(nd, axis, slice(None, -1))
+    step = not_equal if _dtype(a).kind == "b" else subtract  # NumPy's diff of booleans
     for _ in range(n):
-        a = getitem(a, hi) - getitem(a, lo)
+        a = step(getitem(a, hi), getitem(a, lo))
     return a
 
 
@@ -435,6 +432,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     6.5
     """
     if not _traced(y, x, dx):
+        _axis(axis, _ndim(y), "trapezoid")  # NumPy's own error names no axis
         return _numpy("trapezoid", xp.trapezoid, y, x=x, dx=dx, axis=axis)
     y = as_array(y)
     nd = _ndim(y)

@@ -15,7 +15,7 @@ import math
 import operator
 
 from . import ops
-from ._rules import _dtype, _ndim, _neg_axes, _shape
+from ._rules import _axis_index, _axis_indices, _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
 from .backend import along_axis, array_of, is_chunked, is_foreign, maybe_any, namespace, xp
 from .errors import GradkitError
@@ -32,6 +32,7 @@ from .ops import (
     getitem,
     moveaxis,
     multiply,
+    nonzero,
     power,
     ravel,
     reshape,
@@ -65,10 +66,7 @@ def _ndmin(x, n: int):
 
 def _axis(axis, ndim: int, name: str) -> int:
     """A non-negative axis, or a GradkitError naming the call."""
-    try:
-        return _neg_axes(operator.index(axis), ndim)[0] + ndim
-    except GradkitError as e:
-        raise GradkitError(f"{name}: {e}") from None
+    return _axis_index(axis, ndim, name)
 
 
 def _weak_dtype(x):
@@ -203,6 +201,10 @@ def compress(condition, a, axis=None, out=None):
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, _ndim(a), "compress")
+    if holds_batch(condition):
+        raise GradkitError("vmap: compress with a condition per example gives results whose "
+                           "shape depends on the values, which no batch can hold; use "
+                           "gradkit.numpy.where(condition, a, 0) to keep the shape")
     try:
         index = xp.compress(raw(condition), xp.arange(_shape(a)[axis]))
     except (ValueError, TypeError, IndexError) as e:
@@ -212,7 +214,7 @@ def compress(condition, a, axis=None, out=None):
 
 def extract(condition, arr):
     """The elements of ``arr`` where ``condition`` is true, flattened."""
-    return take(ravel(as_array(arr)), xp.nonzero(xp.ravel(raw(condition)))[0])
+    return take(ravel(as_array(arr)), nonzero(ravel(raw(condition)))[0])
 
 
 # -- rotations, flips and axes ------------------------------------------------------------
@@ -289,7 +291,8 @@ def rollaxis(a, axis, start=0):
 
 def permute_dims(a, axes=None):
     """Permute the axes (the Array API name of ``transpose``)."""
-    return transpose(as_array(a), axes)
+    a = as_array(a)
+    return transpose(a, None if axes is None else _axis_indices(axes, _ndim(a), "permute_dims"))
 
 
 def matrix_transpose(x):
@@ -633,6 +636,10 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     if not holds_tensor([start, stop, base]):
         return xp.logspace(start, stop, num=num, endpoint=endpoint, base=base, dtype=dtype,
                            axis=axis)
+    if isinstance(base, int | float):  # a Python number keeps float32 exponents float32
+        y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+        out = power(base, y)
+        return out if dtype is None else astype(out, dtype)
     start, stop, base = as_array(start), as_array(stop), as_array(base)
     nd = builtins.max(_ndim(start), _ndim(stop), _ndim(base))
     start, stop, base = (_ndmin(a, nd) for a in (start, stop, base))

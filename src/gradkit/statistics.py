@@ -153,7 +153,7 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None)
     a = _cast_to(a, dtype)
     if axis is None:
         return _cumprod(ravel(a), -1)
-    return _cumprod(a, _neg_axes(axis, _ndim(a))[0])
+    return _cumprod(a, _neg_axes(axis, _ndim(a), "cumprod")[0])
 
 
 # -- reductions over several axes: the reduced axes merged into the last one ------------------
@@ -163,7 +163,7 @@ def _reduced_axes(name: str, a, axis) -> list:
     nd = _ndim(a)
     if axis is None:
         return list(range(nd))
-    axes = [ax % nd for ax in _neg_axes(axis, nd)]
+    axes = [ax % nd for ax in _neg_axes(axis, nd, name)]
     if len(set(axes)) != len(axes):
         raise GradkitError(f"{name}: repeated axis in axis={axis!r}")
     return sorted(axes)
@@ -270,6 +270,9 @@ _METHODS = ("inverted_cdf", "averaged_inverted_cdf", "closest_observation",
             "interpolated_inverted_cdf", "hazen", "weibull", "linear", "median_unbiased",
             "normal_unbiased", "lower", "higher", "midpoint", "nearest")
 
+# The methods that pick one of the values (integers stay integers, as in NumPy)
+_PICKING = ("inverted_cdf", "closest_observation", "lower", "higher", "nearest")
+
 
 def _boundary_index(index, at_floor):
     # NumPy's rule for the discrete methods: the floor where ``at_floor`` holds, else the
@@ -330,6 +333,8 @@ def _quantile_core(name, a, q, axis, method, keepdims, skip_nan):
         raise GradkitError(f"{name}: {method!r} is not a valid method. Use one of: "
                            f"{', '.join(_METHODS)}")
     flat, kept, keep_shape = _to_last(name, a, axis)
+    if method not in _PICKING and xp.dtype(_dtype(flat)).kind in "iu":
+        flat = astype(flat, xp.float64)  # NumPy's interpolating methods give floats
     n = _shape(flat)[-1]
     nan = _nan_mask(flat)
     values = sort(flat, axis=-1)  # NaN sort last; ties keep their order (stable)

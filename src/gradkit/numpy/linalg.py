@@ -3,7 +3,7 @@
 import numpy as _np
 
 from .. import ops as _ops
-from .._rules import _ndim, _shape
+from .._rules import _axis_index, _ndim, _shape
 from ..errors import GradkitError as _GradkitError
 from ..linalg import (  # noqa: F401
     EighResult,
@@ -58,6 +58,8 @@ def cross(x1, x2, /, *, axis=-1):
     """Cross product of 3-vectors along ``axis`` (as ``numpy.linalg.cross``)."""
     from ..series import cross as _cross
 
+    for x in (x1, x2):
+        _axis_index(axis, _ndim(x), "linalg.cross")
     if _shape(x1)[axis] != 3 or _shape(x2)[axis] != 3:
         raise _GradkitError(f"linalg.cross: axis {axis} must have size 3, got shapes "
                             f"{_shape(x1)} and {_shape(x2)}")

@@ -37,7 +37,7 @@ from .. import ops as _ops
 from .._rules import _expand, _expand_value, _nb, _neg_axes, _shape, _ub, sum_to
 from ..backend import array_of, is_chunked, is_foreign, maybe_any, xp
 from ..errors import GradkitError
-from ..graph import defprimitive, nondifferentiable, plain, raw
+from ..graph import batch_traces, defprimitive, nondifferentiable, plain, raw, rebatch
 from ..ops import (
     exp,
     expand_dims,
@@ -463,8 +463,17 @@ i1 = _special(_sc.i1, "i1", lambda g, ans, x: g * ((i0(x) + iv(2, x)) * 0.5),
               doc="Differentiable ``scipy.special.i1``; ``i1' = (i0 + iv(2, .)) / 2``.")
 i0e = _special(_sc.i0e, "i0e", lambda g, ans, x: g * (i1e(x) - sign(x) * ans),
                doc="Differentiable ``scipy.special.i0e``: ``exp(-abs(x)) i0(x)``.")
+
+
+def _ive2(x):
+    """``ive(2, x)``, and its limit 0 at infinite ``x`` (where SciPy's gives NaN while
+    its i0e and i1e give 0)."""
+    infinite = xp.isinf(plain(x))
+    return _ops.where(infinite, 0.0, ive(2, x)) if maybe_any(infinite) else ive(2, x)
+
+
 i1e = _special(
-    _sc.i1e, "i1e", lambda g, ans, x: g * ((i0e(x) + ive(2, x)) * 0.5 - sign(x) * ans),
+    _sc.i1e, "i1e", lambda g, ans, x: g * ((i0e(x) + _ive2(x)) * 0.5 - sign(x) * ans),
     doc="Differentiable ``scipy.special.i1e``: ``exp(-abs(x)) i1(x)``.")
 j0 = _special(_sc.j0, "j0", lambda g, ans, x: -g * j1(x),
               doc="Differentiable ``scipy.special.j0``; ``j0' = -j1``.")
@@ -544,12 +553,12 @@ def softmax(x, axis=None):
     >>> softmax(np.array([0.0, 0.0]))
     array([0.5, 0.5])
     """
-    return _softmax(x, _neg_axes(axis, xp.ndim(raw(x))))
+    return _softmax(x, _neg_axes(axis, xp.ndim(raw(x)), "softmax"))
 
 
 def log_softmax(x, axis=None):
     """Log of the softmax over ``axis`` (``scipy.special.log_softmax``)."""
-    return _log_softmax(x, _neg_axes(axis, xp.ndim(raw(x))))
+    return _log_softmax(x, _neg_axes(axis, xp.ndim(raw(x)), "log_softmax"))
 
 
 def _lse_rule(g, ans, a, axes, keepdims):
@@ -561,6 +570,8 @@ def _lse_fwd(a, axes, keepdims, b=None, signed=False, part=0):
     """SciPy's logsumexp; with ``signed``, part 0 of its (log|s|, sign) pair, or part 1."""
     if b is None and not signed and is_foreign(a):
         return _ops._logsumexp_fwd(a, axes, keepdims)
+    if xp.size(a) == 0 or (b is not None and xp.size(b) == 0):
+        return _lse_of_empty(a, axes, keepdims, b, signed, part)
     scalar = xp.ndim(a) == 0 and (b is None or xp.ndim(b) == 0)
     out = _sc.logsumexp(a, axis=None if scalar else axes, b=b, keepdims=keepdims,
                         return_sign=signed)
@@ -571,11 +582,42 @@ def _lse_fwd(a, axes, keepdims, b=None, signed=False, part=0):
     return out
 
 
+def _lse_of_empty(a, axes, keepdims, b, signed, part):
+    """logsumexp of an empty array (SciPy's fails on some): NumPy's sum, of no terms where
+    an axis summed over is empty (log 0 = -inf, sign 0)."""
+    terms = xp.exp(a) if b is None else xp.exp(a) * b
+    s = xp.sum(terms, axis=axes, keepdims=keepdims)
+    if signed and part == 1:
+        return xp.sign(s)
+    with xp.errstate(divide="ignore"):
+        return xp.log(xp.abs(s))
+
+
 def _lse_sign(a, b, axes, keepdims):
-    """The sign of ``s = sum(b * exp(a))``: piecewise constant, computed on plain values."""
+    """The sign of ``s = sum(b * exp(a))``: piecewise constant, computed on plain values
+    (inside vmap, on the whole batch at once: its axes lead, ``axes`` count from the end)."""
+    dtype = _float_dtype(a, *([] if b is None else [b]))
+    ta, tb = batch_traces(a), () if b is None else batch_traces(b)
+    if not (ta or tb):
+        with xp.errstate(all="ignore"):
+            sgn = _lse_fwd(raw(a), axes, keepdims, None if b is None else raw(b), True, 1)
+        return _keep(array_of(sgn), dtype)
+    if ta and tb and ta != tb:
+        raise GradkitError("logsumexp: the sign of a sum whose a and b are batched by two "
+                           "different vmaps is not supported; map both with one vmap")
+    nd = len(xp.broadcast_shapes(_shape(a), () if b is None else _shape(b)))
+    pa, pb = _aligned(a, nd), None if b is None else _aligned(b, nd)
     with xp.errstate(all="ignore"):
-        sgn = _lse_fwd(raw(a), axes, keepdims, None if b is None else raw(b), True, 1)
-    return _keep(array_of(sgn), _float_dtype(a, *([] if b is None else [b])))
+        sgn = _lse_fwd(pa, axes, keepdims, pb, True, 1)
+    return rebatch(_keep(array_of(sgn), dtype), a if ta else b)
+
+
+def _aligned(x, nd: int):
+    """The plain array of ``x``, its batch axes in front, then one example's axes padded
+    with ones on the left to ``nd`` (as broadcasting one example would)."""
+    p, k = plain(x), len(batch_traces(x))
+    shape = xp.shape(p)
+    return xp.reshape(p, shape[:k] + (1,) * (nd - len(shape) + k) + shape[k:])
 
 
 _lse = _special(_lse_fwd, "logsumexp", _lse_rule, dtype_args=(0,))
@@ -641,10 +683,11 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     """
     ra = raw(a)
     if b is None:
-        axes = _neg_axes(axis, xp.ndim(ra))
+        axes = _neg_axes(axis, xp.ndim(ra), "logsumexp")
         out = _lse(a, axes, keepdims)
     else:
-        axes = _neg_axes(axis, len(xp.broadcast_shapes(xp.shape(ra), xp.shape(raw(b)))))
+        axes = _neg_axes(axis, len(xp.broadcast_shapes(xp.shape(ra), xp.shape(raw(b)))),
+                         "logsumexp")
         out = _lse_b(a, b, axes, keepdims, return_sign)
     if not return_sign:
         return out
