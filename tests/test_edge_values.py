@@ -13,7 +13,8 @@ import scipy.special as ss
 import gradkit as gk
 import gradkit.numpy as gnp
 import gradkit.scipy.special as gsp
-from gradkit.errors import GradkitError
+from gradkit import optim
+from gradkit.errors import GradkitError, NaNError
 from gradkit.statistics import _METHODS
 
 INF = np.inf
@@ -122,3 +123,19 @@ def test_shape_errors_name_the_call():
         gnp.pad(gk.tensor(np.ones((2, 3))), ((1, 1),) * 3)
     assert math.isfinite(gk.grad(lambda v: gnp.sum(gnp.pad(np.ones(2), 1, constant_values=v)))
                          (1.0))
+
+
+@pytest.mark.parametrize("make", [lambda: optim.Adam(0.1), lambda: optim.AdamW(0.1),
+                                  lambda: optim.RMSprop(0.01),
+                                  lambda: optim.RMSprop(0.01, centered=True)])
+def test_adaptive_optimisers_step_for_huge_gradients_and_refuse_overflow(make):
+    """(1 - beta) * g first, as PyTorch: a gradient of 1e155 still moves the parameter
+    (g * g first gave inf and a step of 0); beyond, an overflow raises, naming the step."""
+    opt, p = make(), np.array([1.0])
+    new, _ = opt.update(np.array([1.3e155]), opt.init(p), p)
+    assert new[0] != 1.0 and np.isfinite(new[0])
+    p32 = p.astype(np.float32)
+    new32, _ = opt.update(np.array([1e20], np.float32), opt.init(p32), p32)
+    assert new32.dtype == np.float32 and new32[0] != 1.0
+    with pytest.raises(NaNError, match=r"overflowed at step 1 .*largest \|g\| 1e\+160"):
+        opt.update(np.array([1e160]), opt.init(p), p)

@@ -183,7 +183,15 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
-        self._grad = None if value is None else Tensor(value)
+        if value is None:
+            self._grad = None
+            return
+        g = array_of(raw(value))
+        if g.shape != self.shape or g.dtype != self.dtype:
+            raise GradkitError(f"Tensor.grad: assigned a gradient of {g.dtype}{list(g.shape)} "
+                               f"to a tensor of {self.dtype}{list(self.shape)}; they must "
+                               f"match")
+        self._grad = Tensor(g)
 
     def __len__(self) -> int:
         shape = self.shape
@@ -338,7 +346,16 @@ class Tensor:
                 )
         wanted = None
         if inputs is not None:
-            wanted = {id(t) for t in ((inputs,) if type(inputs) is Tensor else inputs)}
+            inputs = (inputs,) if type(inputs) is Tensor else tuple(inputs)
+            if not inputs:
+                raise GradkitError("Tensor.backward: inputs= is empty; pass the leaves to "
+                                   "accumulate into, or None for all of them")
+            for t in inputs:
+                if type(t) is not Tensor or t._prim is not None or t._trace != EAGER:
+                    raise GradkitError("Tensor.backward: inputs= takes leaf tensors created "
+                                       "with requires_grad=True (an intermediate's gradient: "
+                                       "gradkit.grad of the function that makes it)")
+            wanted = {id(t) for t in inputs}
         grads, leaves = backward_pass(self, g)
         for leaf in leaves:
             if leaf._trace == EAGER and (wanted is None or id(leaf) in wanted):
@@ -347,7 +364,8 @@ class Tensor:
                     continue
                 ct = array_of(raw(_run_hooks(leaf, ct)), dtype=leaf.dtype)
                 old = leaf.grad
-                leaf._grad = Tensor(ct if old is None else old._value + ct)
+                with xp.errstate(invalid="ignore", over="ignore"):  # inf + -inf: NaN, as ever
+                    leaf._grad = Tensor(ct if old is None else old._value + ct)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf tensor, in place; returns it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from . import elementwise, linalg, ops, statistics
+from . import elementwise, graph, linalg, ops, statistics
 from .errors import GradkitError
 from .graph import Tensor, holds_batch, raw
 
@@ -58,6 +58,32 @@ for _name, _f in {"and": ops.bitwise_and, "or": ops.bitwise_or, "xor": ops.bitwi
                   "floordiv": ops.floor_divide}.items():  # masks: no derivative
     setattr(Tensor, f"__{_name}__", _f)
     setattr(Tensor, f"__r{_name}__", _swapped(_f))
+
+
+def _in_place(f, symbol: str):
+    """``p += v`` on a leaf that requires grad: under ``no_grad`` (an optimiser's step
+    written by hand) the leaf itself changes, as in PyTorch; while recording, refused (it
+    would rebind the name and leave the parameter as it was). Any other tensor: a new one,
+    the name rebound."""
+    def method(self, other):
+        if self._prim is None and self._trace == graph.EAGER:
+            if graph._grad_enabled:
+                raise GradkitError(
+                    f"Tensor {symbol}=: a leaf tensor that requires grad cannot change in "
+                    f"place while operations are recorded; update it under "
+                    f"`with gradkit.no_grad():`, or write `x = x {symbol} ...` for a new "
+                    f"tensor")
+            self.data = raw(f(self, other))
+            return self
+        return f(self, other)
+
+    method.__name__ = f"__i{f.__name__}__"
+    return method
+
+
+for _name, _symbol in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"),
+                       ("pow", "**"), ("matmul", "@"), ("mod", "%")):
+    setattr(Tensor, f"__i{_name}__", _in_place(_BINARY[_name], _symbol))
 Tensor.__invert__ = ops.invert
 Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise, identity hashes
 Tensor.__setitem__ = _setitem

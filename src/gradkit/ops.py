@@ -141,17 +141,28 @@ Examples
 
 
 def _power_rule_base(g, ans, x, y):
-    if isinstance(y, int | float) and y == 0:
-        return _ub(g * 0.0, g, ans, x)
-    return _ub(g * (y * x ** (y - 1)), g, ans, x)
+    if isinstance(y, int | float):
+        return _ub(g * 0.0 if y == 0 else g * (y * x ** (y - 1)), g, ans, x)
+    slope = y * x ** (y - 1)
+    zero = y == 0
+    if maybe_any(plain(zero)):  # x ** 0 is 1 for every x: slope 0, not 0 * inf at x = 0
+        slope = _where(zero, 0.0, slope)
+    return _ub(g * slope, g, ans, x)
 
 
 def _power_rule_exp(g, ans, x, y):
+    """``x ** y log(x)``: 0 where ``x`` is 0 (``0 ** y`` is flat in ``y > 0``), NaN where
+    ``x < 0`` (``x ** y`` is real only at integers ``y``: no derivative in ``y``)."""
     if isinstance(x, int | float):  # a Python base: a weak scalar keeps g's dtype
-        return _ub(g * (ans * (math.log(x) if x > 0 else 0.0)), g, ans, y)
+        factor = math.log(x) if x > 0 else (0.0 if x == 0 else math.nan)
+        return _ub(g * (ans * factor), g, ans, y)
     positive_x = x > 0
     safe = _where(positive_x, x, 1.0)
-    return _ub(g * (ans * _where(positive_x, log(safe), 0.0)), g, ans, y)
+    factor = _where(positive_x, log(safe), 0.0)
+    negative_x = x < 0
+    if maybe_any(plain(negative_x)):
+        factor = _where(negative_x, math.nan, factor)
+    return _ub(g * (ans * factor), g, ans, y)
 
 
 def _tie_mask(x, y, g):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from ..backend import xp
@@ -118,6 +119,16 @@ def grad_leaves(grads, params, p_leaves: list, treedef, owner: str, step: int | 
                            f"parameters were not updated")
         out.append(a)
     return out
+
+
+def _refuse_overflow(squares, name: str, owner: str, step: int, i: int, g) -> None:
+    """A sum of squared gradients that overflowed to inf would stop the parameter (a step
+    of m / inf = 0), or make it NaN: raise instead, before anything is updated."""
+    if xp.size(squares) and not math.isfinite(xp.max(squares)):
+        raise NaNError(f"{owner}: the squared gradients {name!r} overflowed at step {step} "
+                       f"(grads leaf {i}: largest |g| {float(xp.max(xp.abs(g))):.3g}); the "
+                       f"parameters were not updated. Scale the loss down, or clip the "
+                       f"gradients (clip_norm=...)")
 
 
 def check_projected(projected, treedef, p_leaves: list, owner: str) -> list:
@@ -253,6 +264,7 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    squares: tuple[str, ...] = ()  # slots accumulating squared gradients: may overflow
     needs_closure = False
 
     def __init__(self, lr: LearningRate, *, clip_norm: float | None = None,
@@ -369,13 +381,18 @@ class Optimizer:
         lr = lr_at(self.lr, step, owner)
         new_p = []
         new_slots: dict = {name: [] for name in self.slots}
-        for i, (g, p) in enumerate(zip(g_leaves, p_leaves)):
-            mine = {name: slots[name][i] for name in self.slots}
-            p_i, s_i = self._leaf_update(g, p, mine, lr, step + 1)
-            # asarray, not astype: arithmetic on a 0-d array gives a NumPy scalar.
-            new_p.append(xp.asarray(p_i, dtype=p.dtype))
-            for name in self.slots:
-                new_slots[name].append(xp.asarray(s_i[name], dtype=p.dtype))
+        # an overflow of the squared gradients is refused below, with a clearer message
+        quiet = xp.errstate(over="ignore", invalid="ignore") if self.squares else nullcontext()
+        with quiet:
+            for i, (g, p) in enumerate(zip(g_leaves, p_leaves)):
+                mine = {name: slots[name][i] for name in self.slots}
+                p_i, s_i = self._leaf_update(g, p, mine, lr, step + 1)
+                for name in self.squares:
+                    _refuse_overflow(s_i[name], name, owner, step + 1, i, g)
+                # asarray, not astype: arithmetic on a 0-d array gives a NumPy scalar.
+                new_p.append(xp.asarray(p_i, dtype=p.dtype))
+                for name in self.slots:
+                    new_slots[name].append(xp.asarray(s_i[name], dtype=p.dtype))
         out = tree_unflatten(treedef, new_p)
         for t in self._after:
             out = tree_unflatten(treedef, t.apply_params(out, treedef, p_leaves, owner))
@@ -529,7 +546,8 @@ class BoundOptimizer:
 
     Made by :meth:`Optimizer.bind`. The optimiser state is the pytree ``.state`` (assign
     a saved one to resume from a checkpoint). A tensor whose ``.grad`` is None at a step
-    is skipped, its value and state unchanged, as in PyTorch.
+    is skipped, its value and state unchanged, as in PyTorch (but the step count is
+    shared: Adam's bias correction of a tensor first updated at step t uses t, not 1).
 
     Examples
     --------

@@ -129,6 +129,7 @@ class Adam(Optimizer):
     """
 
     slots = ("m", "v")
+    squares = ("v",)
 
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, *,
@@ -146,7 +147,7 @@ class Adam(Optimizer):
     def _moments(self, g, slots, lr, t):
         b1, b2 = self.betas
         m = b1 * slots["m"] + (1 - b1) * g
-        v = b2 * slots["v"] + (1 - b2) * (g * g)
+        v = b2 * slots["v"] + ((1 - b2) * g) * g  # g*g first overflows 1000x sooner
         c1 = 1 - b1**t
         c2 = 1 - b2**t
         step = (lr / c1) * m / (xp.sqrt(v) * (1 / c2**0.5) + self.eps)
@@ -252,6 +253,7 @@ class RMSprop(Optimizer):
                                    high_open=True)
         self.centered = bool(centered)
         self.weight_decay = check_real(weight_decay, "weight_decay", "RMSprop", low=0.0)
+        self.squares = ("v",)
         self.slots = (("v",) + (("mean",) if self.centered else ())
                       + (("momentum",) if self.momentum > 0 else ()))
 
@@ -263,7 +265,7 @@ class RMSprop(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * p
         a = self.alpha
-        new = {"v": a * slots["v"] + (1 - a) * (g * g)}
+        new = {"v": a * slots["v"] + ((1 - a) * g) * g}
         if self.centered:
             new["mean"] = a * slots["mean"] + (1 - a) * g
             # max(.., 0): rounding can make the variance estimate slightly negative.
@@ -311,6 +313,7 @@ class Adagrad(Optimizer):
     """
 
     slots = ("sum",)
+    squares = ("sum",)
 
     def __init__(self, lr: LearningRate = 1e-2, eps: float = 1e-10,
                  initial_accumulator_value: float = 0.0, weight_decay: float = 0.0, *,
