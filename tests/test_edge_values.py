@@ -139,3 +139,11 @@ def test_adaptive_optimisers_step_for_huge_gradients_and_refuse_overflow(make):
     assert new32.dtype == np.float32 and new32[0] != 1.0
     with pytest.raises(NaNError, match=r"overflowed at step 1 .*largest \|g\| 1e\+160"):
         opt.update(np.array([1e160]), opt.init(p), p)
+
+
+def test_a_chain_names_the_step_of_a_non_finite_gradient():
+    opt = optim.chain(optim.clip_norm(1.0), optim.Adam(0.1))
+    p = np.ones(2)
+    p, state = opt.update(np.array([3.0, 4.0]), opt.init(p), p)
+    with pytest.raises(NaNError, match="not finite at step 1"):
+        opt.update(np.array([np.inf, 1.0]), state, p)

@@ -96,3 +96,23 @@ def test_power_derivatives_where_the_base_is_not_positive():
         assert gk.grad(lambda x, z=zero: gnp.sum(x ** z))(x).tolist() == [0.0, 0.0, 0.0]
     gk.check_grads(lambda x, y: x ** y, (np.array([0.5, 2.0]), np.array([1.5, -0.3])),
                    order=2)
+
+
+def test_numpy_in_place_with_a_constant_tensor_is_numpys():
+    """``x.data -= lr * x.grad``: ``.grad`` is a constant Tensor, NumPy's in-place
+    arithmetic takes its value (it used to be refused as if it were traced)."""
+    x = gk.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.data -= 0.1 * x.grad
+    np.testing.assert_allclose(x.numpy(), [0.8, 1.6])
+    a = np.ones(2)
+    np.add(a, gk.tensor([1.0, 2.0]), out=a)
+    assert a.tolist() == [2.0, 3.0]
+    with pytest.raises(GradkitError, match="out= are not supported"):
+        np.add(a, x, out=a)                  # x is recorded: its gradient would be lost
+
+
+def test_a_layer_with_no_inputs_initialises_as_pytorch():
+    layer = nn.Linear(0, 2, rng=0)
+    assert layer.weight.shape == (2, 0)
+    assert layer(np.ones((3, 0))).numpy().tolist() == [[0.0, 0.0]] * 3

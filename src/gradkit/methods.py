@@ -123,10 +123,19 @@ def _gnp():
     return gnp
 
 
+def _constant(a) -> bool:
+    return type(a) is not Tensor or a._trace == graph.CONST
+
+
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
     f = _gnp().__dict__.get(name)
     if method != "__call__" or f is None or not callable(f) or kwargs:
+        if all(_constant(a) for a in inputs + tuple(kwargs.get("out", ()))):
+            # constants only (a .grad, a detached value): NumPy's own, nothing to record
+            out = kwargs.get("out")
+            kw = kwargs if out is None else {**kwargs, "out": tuple(raw(o) for o in out)}
+            return getattr(ufunc, method)(*[raw(a) for a in inputs], **kw)
         raise GradkitError(
             f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no "
             f"gradkit derivative rule for Tensors (keyword arguments such as out= are not "

@@ -144,9 +144,9 @@ def _power_rule_base(g, ans, x, y):
     if isinstance(y, int | float):
         return _ub(g * 0.0 if y == 0 else g * (y * x ** (y - 1)), g, ans, x)
     slope = y * x ** (y - 1)
-    zero = y == 0
+    zero = (y == 0) & (x == 0)
     if maybe_any(plain(zero)):  # x ** 0 is 1 for every x: slope 0, not 0 * inf at x = 0
-        slope = _where(zero, 0.0, slope)
+        slope = _where(zero, 0.0, slope)  # (only there: elsewhere d/dy of the slope counts)
     return _ub(g * slope, g, ans, x)
 
 

@@ -78,6 +78,12 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
     return _fans(shape, "nn.init.fans")
 
 
+def _root(numerator: float, fan: int) -> float:
+    """``sqrt(numerator / fan)``; 0 for a fan of 0, a weight with no elements to draw (as
+    PyTorch, which initialises it as a no-op)."""
+    return math.sqrt(numerator / fan) if fan else 0.0
+
+
 def _fans(shape, call: str) -> tuple[int, int]:
     shape = tuple(int(s) for s in shape)
     if not shape:
@@ -132,7 +138,7 @@ def he_uniform(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarra
     """
     call = "nn.init.he_uniform"
     fan_in, _ = _fans(shape, call)
-    bound = math.sqrt(6.0 / fan_in)
+    bound = _root(6.0, fan_in)
     return _uniform(shape, rng, -bound, bound, dtype, call)
 
 
@@ -140,7 +146,7 @@ def he_normal(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray
     """He (Kaiming) normal: N(0, 2 / fan_in), for ReLU networks."""
     call = "nn.init.he_normal"
     fan_in, _ = _fans(shape, call)
-    return _normal(shape, rng, math.sqrt(2.0 / fan_in), 0.0, dtype, call)
+    return _normal(shape, rng, _root(2.0, fan_in), 0.0, dtype, call)
 
 
 def glorot_uniform(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:
@@ -155,7 +161,7 @@ def glorot_uniform(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.nd
     """
     call = "nn.init.glorot_uniform"
     fan_in, fan_out = _fans(shape, call)
-    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    bound = _root(6.0, fan_in + fan_out)
     return _uniform(shape, rng, -bound, bound, dtype, call)
 
 
@@ -163,7 +169,7 @@ def glorot_normal(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.nda
     """Glorot (Xavier) normal: N(0, 2 / (fan_in + fan_out))."""
     call = "nn.init.glorot_normal"
     fan_in, fan_out = _fans(shape, call)
-    return _normal(shape, rng, math.sqrt(2.0 / (fan_in + fan_out)), 0.0, dtype, call)
+    return _normal(shape, rng, _root(2.0, fan_in + fan_out), 0.0, dtype, call)
 
 
 def zeros(shape: Sequence[int], rng=None, *, dtype=np.float32) -> np.ndarray:

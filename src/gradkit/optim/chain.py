@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import GradkitError
+from ..validation import float_leaves
 from .base import (
     BoundOptimizer,
     Optimizer,
@@ -26,6 +27,7 @@ from .base import (
     _ClipNorm,
     _ClipValue,
     _Project,
+    grad_leaves,
 )
 
 __all__ = ["Chain", "chain", "clip_norm", "clip_value", "project"]
@@ -118,6 +120,11 @@ class Chain:
 
     def update(self, grads: PyTree, state: dict, params: PyTree) -> tuple[PyTree, dict]:
         """One step: the gradient transforms, the optimiser's update, the parameter ones."""
+        step = state.get("step") if isinstance(state, dict) else None
+        if self._before and step is not None:  # a NaN gradient named by its step, first
+            owner = f"{type(self.optimizer).__name__}.update (in a chain)"
+            p_leaves, treedef = float_leaves(params, "params", owner)
+            grad_leaves(grads, params, p_leaves, treedef, owner, int(step))
         for t in self._before:
             grads, _ = t.update(grads, {}, params)
         new_params, state = self.optimizer.update(grads, state, params)
