@@ -144,7 +144,7 @@ def _power_rule_base(g, ans, x, y):
     if isinstance(y, int | float):
         return _ub(g * 0.0 if y == 0 else g * (y * x ** (y - 1)), g, ans, x)
     slope = y * x ** (y - 1)
-    zero = (y == 0) & (x == 0)
+    zero = logical_and(y == 0, x == 0)
     if maybe_any(plain(zero)):  # x ** 0 is 1 for every x: slope 0, not 0 * inf at x = 0
         slope = _where(zero, 0.0, slope)  # (only there: elsewhere d/dy of the slope counts)
     return _ub(g * slope, g, ans, x)
@@ -209,7 +209,7 @@ def _hypot_share(x, y, ans):
 def _difference(x, y):
     """``x - y``, and 0 where both are the same infinity (logaddexp's tie: each side gets
     half, as at a finite tie, instead of NaN)."""
-    same_inf = isinf(x) & (x == y)
+    same_inf = logical_and(isinf(x), x == y)
     if maybe_any(plain(same_inf)):
         return _where(same_inf, 0.0, x - y)
     return x - y
