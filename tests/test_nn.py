@@ -660,3 +660,37 @@ def test_leaky_relu_values_derivatives_and_dtype(slope):
     x32 = x.astype(np.float32)
     assert leaky_relu(x32, slope).dtype == np.float32
     assert gk.grad(lambda v: gk.numpy.sum(leaky_relu(v, slope)))(x32).dtype == np.float32
+
+
+class _Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 3, rng=0)
+        self.b = nn.Linear(3, 3, rng=1)
+        self.b.weight = self.a.weight
+
+
+def test_load_state_dict_takes_a_shared_parameter_under_each_name():
+    """PyTorch's state dicts list a tied weight under every name: such a dict loads (the
+    names must agree), as does gradkit's own, which lists it once."""
+    m = _Tied()
+    assert list(m.state_dict()) == ["a.weight", "a.bias", "b.bias"]
+    w = np.arange(9.0).reshape(3, 3)
+    m.load_state_dict({"a.weight": w, "a.bias": np.ones(3), "b.weight": w,
+                       "b.bias": np.zeros(3)})
+    assert m.a.weight is m.b.weight and m.b.weight.numpy().tolist() == w.tolist()
+    m.load_state_dict({"a.bias": np.ones(3), "b.weight": 2 * w, "b.bias": np.zeros(3)})
+    assert m.a.weight.numpy().tolist() == (2 * w).tolist()
+    with pytest.raises(gk.GradkitError, match="'a.weight' and 'b.weight' name one shared value"):
+        m.load_state_dict({"a.weight": w, "a.bias": np.ones(3), "b.weight": w + 1,
+                           "b.bias": np.zeros(3)})
+    with pytest.raises(gk.GradkitError, match=r"missing keys \['a.weight'\]"):
+        m.load_state_dict({"a.bias": np.ones(3), "b.bias": np.zeros(3)})
+
+
+def test_converting_a_tensor_of_many_elements_names_the_call():
+    x = gk.tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"Tensor.item\(\) of a Tensor of shape \(2,\)"):
+        x.item()
+    with pytest.raises(TypeError, match=r"float\(\) of a Tensor of shape \(2,\)"):
+        float(x)

@@ -221,6 +221,10 @@ class Tensor:
                 f"derivative; compute with gradkit.numpy functions instead of NumPy or "
                 f"math, or take gradkit.stop_gradient(x) and convert outside the transform")
 
+    def _not_one(self, what: str) -> str:
+        return (f"{what} of a Tensor of shape {self.shape}: only a tensor of one element "
+                f"(a 0-d one for float() and int()) converts to a Python number")
+
     def numpy(self):
         """The value as a NumPy array, without gradient information (as ``detach()``).
 
@@ -232,7 +236,10 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         self._refuse("Tensor.item()")
-        return raw(self).item()
+        try:
+            return raw(self).item()
+        except ValueError:
+            raise ValueError(self._not_one("Tensor.item()")) from None
 
     def tolist(self):
         """The value as nested Python lists of numbers (as ``ndarray.tolist``)."""
@@ -258,11 +265,17 @@ class Tensor:
 
     def __float__(self):
         self._refuse("float()")
-        return float(raw(self))
+        try:
+            return float(raw(self))
+        except TypeError:
+            raise TypeError(self._not_one("float()")) from None
 
     def __int__(self):
         self._refuse("int()")
-        return int(raw(self))
+        try:
+            return int(raw(self))
+        except TypeError:
+            raise TypeError(self._not_one("int()")) from None
 
     def __complex__(self):
         self._refuse("complex()")

@@ -237,11 +237,17 @@ class Module:
         """Dotted name -> every (owner module, attribute, "parameter" or "buffer") holding
         that value: a parameter shared by several modules is listed under its first name
         with all its places."""
-        slots: dict[str, list[tuple[Module, str, str]]] = {}
-        self._collect_slots(slots, "", {})
-        return slots
+        return self._slots_and_aliases()[0]
 
-    def _collect_slots(self, slots: dict, prefix: str, first: dict) -> None:
+    def _slots_and_aliases(self) -> tuple[dict, dict[str, str]]:
+        """:meth:`_slots`, and every dotted name (a shared value's other names too) -> the
+        first name of its value (PyTorch's state dicts list a shared parameter under each)."""
+        slots: dict[str, list[tuple[Module, str, str]]] = {}
+        aliases: dict[str, str] = {}
+        self._collect_slots(slots, aliases, "", {})
+        return slots, aliases
+
+    def _collect_slots(self, slots: dict, aliases: dict, prefix: str, first: dict) -> None:
         d = self.__dict__
         for key, kind in (("_param_names", "parameter"), ("_buffer_names", "buffer")):
             for name in d[key]:
@@ -249,15 +255,17 @@ class Module:
                 if value is not None:
                     owner_name = first.setdefault(id(value), prefix + name)
                     slots.setdefault(owner_name, []).append((self, name, kind))
+                    aliases[prefix + name] = owner_name
         for name in d["_module_names"]:
-            d[name]._collect_slots(slots, f"{prefix}{name}.", first)
+            d[name]._collect_slots(slots, aliases, f"{prefix}{name}.", first)
 
     # -- state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """An ordered ``name -> array`` dict of every parameter and buffer (copies).
 
         Per module: its parameters, then its buffers, then its submodules', depth first
-        (PyTorch's order). Parameters shared between modules appear once.
+        (PyTorch's order). Parameters shared between modules appear once (PyTorch lists them
+        under each name; :meth:`load_state_dict` takes either form).
         """
         out: dict[str, np.ndarray] = {}
         seen: set[int] = set()
@@ -295,27 +303,38 @@ class Module:
         ...
         gradkit.errors.GradkitError: load_state_dict: missing keys ['bias']; wrong shape for ...
         """
-        slots = self._slots()
+        slots, aliases = self._slots_and_aliases()
         problems = []
+        given: dict[str, tuple[str, np.ndarray]] = {}  # first name -> (key, value)
+        for key, value in state.items():
+            first = aliases.get(key)
+            if first is None:
+                continue
+            new = np.asarray(raw(value))
+            if first in given:  # a shared parameter under another of its names
+                other, seen = given[first]
+                if seen.shape != new.shape or not np.array_equal(
+                        seen, new, equal_nan=seen.dtype.kind in "fc" and new.dtype.kind in "fc"):
+                    problems.append(f"{other!r} and {key!r} name one shared value but are "
+                                    f"given different values")
+                continue
+            given[first] = (key, new)
         if strict:
-            missing = [k for k in slots if k not in state]
-            unexpected = [k for k in state if k not in slots]
+            missing = [k for k in slots if k not in given]
+            unexpected = [k for k in state if k not in aliases]
             if missing:
                 problems.append(f"missing keys {missing}")
             if unexpected:
                 problems.append(f"unexpected keys {unexpected}")
         updates = []
-        for key, value in state.items():
-            if key not in slots:
-                continue
-            owner, attr, kind = slots[key][0]
+        for first, (key, new) in given.items():
+            owner, attr, kind = slots[first][0]
             current = owner.__dict__[attr]
-            new = np.asarray(raw(value))
             if new.shape != tuple(current.shape):
                 problems.append(f"wrong shape for {key!r}: {new.shape} given, "
                                 f"{type(self).__name__} expects {tuple(current.shape)}")
                 continue
-            updates.append((slots[key], kind, current, new))
+            updates.append((slots[first], kind, current, new))
         if problems:
             raise GradkitError("load_state_dict: " + "; ".join(problems))
         for places, kind, current, new in updates:
