@@ -42,9 +42,12 @@ def _dtype(x):
     return x.dtype if type(x) is xp.ndarray else dtype_of(x)
 
 
+def _axis_error(call: str | None, message: str) -> GradkitError:
+    return GradkitError(f"{call}: {message}" if call else message)
+
+
 def _out_of_bounds(axis: int, ndim: int, call: str | None) -> GradkitError:
-    where = f"{call}: " if call else ""
-    return GradkitError(f"{where}axis {axis} is out of bounds for an array of dimension {ndim}")
+    return _axis_error(call, f"axis {axis} is out of bounds for an array of dimension {ndim}")
 
 
 def _axis_index(axis, ndim: int, call: str | None = None) -> int:
@@ -56,8 +59,7 @@ def _axis_index(axis, ndim: int, call: str | None = None) -> int:
     try:
         a = operator.index(axis)
     except TypeError:
-        where = f"{call}: " if call else ""
-        raise GradkitError(f"{where}axis must be an integer, got {axis!r}") from None
+        raise _axis_error(call, f"axis must be an integer, got {axis!r}") from None
     if -ndim <= a < ndim:
         return a + ndim if a < 0 else a
     raise _out_of_bounds(a, ndim, call)
@@ -79,8 +81,7 @@ def _axis_indices(axes, ndim: int, call: str | None = None, unique: bool = True)
         seen = set()
         for a, i in zip(axes, out):
             if i in seen:
-                where = f"{call}: " if call else ""
-                raise GradkitError(f"{where}repeated axis {int(a)} in {tuple(axes)}")
+                raise _axis_error(call, f"repeated axis {int(a)} in {tuple(axes)}")
             seen.add(i)
     return tuple(out)
 

@@ -548,10 +548,9 @@ def _pad(prim, vals, batched, kw):
         raise GradkitError("vmap: pad with batched constant_values takes one value per "
                            f"example, got per-example shape {_shape(value)[1:]}")
     example = _shape(x)[1:] if batched[0] else _shape(x)
-    border = xp.pad(xp.zeros(example, dtype), widths, constant_values=1)
     padded = prim(x, ((0, 0),) + widths if batched[0] else widths, 0)
     value = ops._reshape(ops.astype(value, dtype), (n,) + (1,) * len(example))
-    return ops.add(padded, ops.multiply(value, border))
+    return ops.add(padded, ops.multiply(value, ops._border(example, widths, dtype)))
 
 
 def _windows(prim, vals, batched, kw):
@@ -910,9 +909,9 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0,
         axes = _prefix(tuple(in_axes) if isinstance(in_axes, list) else in_axes, args,
                        "in_axes")
         positional = len(axes)
-        if kwargs:  # as jax.vmap: keyword arguments are mapped over their axis 0
-            axes = axes + [0] * len(tree_flatten(kwargs)[0])
         leaves, tree = tree_flatten((args, kwargs))
+        if kwargs:  # as jax.vmap: keyword arguments are mapped over their axis 0
+            axes = axes + [0] * (len(leaves) - positional)
         sizes = set()
         moved = []
         for k, (leaf, ax) in enumerate(zip(leaves, axes)):

@@ -1123,7 +1123,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         if mode == "wrap":
             indices = indices % n
         elif mode == "clip":
-            indices = minimum(maximum(indices, 0), n - 1)
+            indices = clip(indices, 0, n - 1)
         else:
             raise GradkitError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     if axis is None:
@@ -1328,12 +1328,19 @@ def _pad_constant_rule(g, ans, x, pad_width, value):
     return getitem(g, (slice(None),) * nb + index)
 
 
+def _border(shape: tuple, pad_width, dtype):
+    """1 on the border that padding an array of ``shape`` adds, 0 over the array: the
+    fill value times it, added to a zero padding, pads with a value NumPy's pad cannot
+    take (a lazy one, or one per example)."""
+    return xp.pad(xp.zeros(shape, dtype), pad_width, constant_values=1)
+
+
 def _pad_constant_fwd(x, pad_width, value):
     if type(value) is not ndarray and is_chunked(value):
         # Dask would compute a lazy fill value inside its pad: add it on the border instead
         padded = _pad_constant_fwd(x, pad_width, 0)
-        border = xp.pad(xp.zeros(_shape(x), padded.dtype), pad_width, constant_values=1)
-        return padded + (value * border).astype(padded.dtype)
+        return padded + (value * _border(_shape(x), pad_width, padded.dtype)).astype(
+            padded.dtype)
     if type(x) is not ndarray and is_chunked(x) and math.prod(x.shape) == 0:
         # Dask cannot pad an empty array: all of it is the value (NumPy's empty stand-in
         # gives the shape, free)

@@ -12,7 +12,8 @@ import builtins
 import math
 import operator
 
-from ._rules import _axis_index, _dtype, _ndim, _shape
+from ._rules import _axis_index as _axis  # a non-negative axis, or an error naming the call
+from ._rules import _dtype, _ndim, _shape
 from .arguments import as_array, holds_tensor
 from .backend import array_of, is_chunked, maybe_any, namespace, xp
 from .backend import xp as _XP
@@ -72,10 +73,6 @@ def _numpy(name: str, fn, *args, **kw):
 def _traced(*objs) -> bool:
     """Whether any argument is (or holds) a Tensor: then the composite runs."""
     return builtins.any(holds_tensor(o) for o in objs)
-
-
-def _axis(axis, ndim: int, name: str) -> int:
-    return _axis_index(axis, ndim, name)
 
 
 def _along(nd: int, axis: int, index) -> tuple:

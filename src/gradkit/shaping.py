@@ -15,7 +15,8 @@ import math
 import operator
 
 from . import ops
-from ._rules import _axis_index, _axis_indices, _dtype, _ndim, _neg_axes, _shape
+from ._rules import _axis_index as _axis  # a non-negative axis, or an error naming the call
+from ._rules import _axis_indices, _dtype, _ndim, _neg_axes, _shape
 from .arguments import as_array, holds_tensor, refuse_out
 from .backend import along_axis, array_of, is_chunked, is_foreign, maybe_any, namespace, xp
 from .errors import GradkitError
@@ -62,11 +63,6 @@ def _ndmin(x, n: int):
     """``numpy.array(x, ndmin=n)``: ones prepended to the shape."""
     nd = _ndim(x)
     return reshape(x, (1,) * (n - nd) + _shape(x)) if nd < n else x
-
-
-def _axis(axis, ndim: int, name: str) -> int:
-    """A non-negative axis, or a GradkitError naming the call."""
-    return _axis_index(axis, ndim, name)
 
 
 def _weak_dtype(x):

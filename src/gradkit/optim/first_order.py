@@ -242,6 +242,8 @@ class RMSprop(Optimizer):
     ['mean', 'momentum', 'step', 'v']
     """
 
+    squares = ("v",)
+
     def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0, *,
                  clip_norm: float | None = None, clip_value: float | None = None,
@@ -253,7 +255,6 @@ class RMSprop(Optimizer):
                                    high_open=True)
         self.centered = bool(centered)
         self.weight_decay = check_real(weight_decay, "weight_decay", "RMSprop", low=0.0)
-        self.squares = ("v",)
         self.slots = (("v",) + (("mean",) if self.centered else ())
                       + (("momentum",) if self.momentum > 0 else ()))
 
